@@ -1,0 +1,3 @@
+DROP TABLE conversation_items;
+DROP TABLE conversations;
+DROP TABLE organisations;

@@ -1,0 +1,315 @@
+//! The one error type. Every failure a request can meet is a variant here, and every variant
+//! renders as a JSON:API error document with its status, a stable code and a `source` where the
+//! problem has one.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::jsonapi::document::{
+    ErrorDocument, ErrorObject, ErrorSource, JsonApiObject, MEDIA_TYPE,
+};
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A query parameter the server does not know or cannot honour.
+    #[error("query parameter {parameter}: {detail}")]
+    InvalidQuery { parameter: String, detail: String },
+    /// The body is not JSON.
+    #[error("malformed JSON: {0}")]
+    MalformedBody(String),
+    /// The body is JSON but not a JSON:API request document of the expected shape.
+    #[error("invalid document at {pointer:?}: {detail}")]
+    InvalidDocument { pointer: String, detail: String },
+    /// A well-formed document whose member is unknown, read-only or of the wrong value.
+    #[error("invalid member at {pointer}: {detail}")]
+    InvalidMember { pointer: String, detail: String },
+    /// A client-generated id on create, which confab does not accept.
+    #[error("client-generated ids are not supported")]
+    ClientGeneratedId { pointer: String },
+    /// A type or id that does not match the endpoint.
+    #[error("conflict at {pointer}: {detail}")]
+    Mismatch { pointer: String, detail: String },
+    /// A value that must be unique already exists.
+    #[error("conflict: {detail}")]
+    Duplicate {
+        pointer: Option<String>,
+        detail: String,
+    },
+    #[error("not found: {detail}")]
+    NotFound {
+        detail: String,
+        pointer: Option<String>,
+    },
+    /// A write the API does not offer (such as replacing a relationship through its link).
+    #[error("forbidden: {detail}")]
+    Forbidden { detail: String },
+    #[error("method {method} not allowed")]
+    MethodNotAllowed {
+        method: Method,
+        allowed: Vec<Method>,
+    },
+    #[error("unsupported media type: {detail}")]
+    UnsupportedMediaType { detail: String },
+    #[error("not acceptable: {detail}")]
+    NotAcceptable { detail: String },
+    #[error("request body larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A fault of the server's own; the detail is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// Several problems found in one request, reported together.
+    #[error("{} problems", .0.len())]
+    Many(Vec<ApiError>),
+}
+
+impl ApiError {
+    pub fn invalid_query(parameter: impl Into<String>, detail: impl Into<String>) -> Self {
+        ApiError::InvalidQuery {
+            parameter: parameter.into(),
+            detail: detail.into(),
+        }
+    }
+
+    pub fn invalid_document(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
+        ApiError::InvalidDocument {
+            pointer: pointer.into(),
+            detail: detail.into(),
+        }
+    }
+
+    pub fn invalid_member(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
+        ApiError::InvalidMember {
+            pointer: pointer.into(),
+            detail: detail.into(),
+        }
+    }
+
+    pub fn mismatch(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
+        ApiError::Mismatch {
+            pointer: pointer.into(),
+            detail: detail.into(),
+        }
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        ApiError::NotFound {
+            detail: detail.into(),
+            pointer: None,
+        }
+    }
+
+    /// One error for a list of problems: the list itself when there are several.
+    pub fn from_problems(mut problems: Vec<ApiError>) -> Option<Self> {
+        match problems.len() {
+            0 => None,
+            1 => problems.pop(),
+            _ => Some(ApiError::Many(problems)),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidQuery { .. }
+            | ApiError::MalformedBody(_)
+            | ApiError::InvalidDocument { .. } => StatusCode::BAD_REQUEST,
+            ApiError::InvalidMember { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::ClientGeneratedId { .. } | ApiError::Forbidden { .. } => {
+                StatusCode::FORBIDDEN
+            }
+            ApiError::Mismatch { .. } | ApiError::Duplicate { .. } => StatusCode::CONFLICT,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NotAcceptable { .. } => StatusCode::NOT_ACCEPTABLE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Many(problems) => most_general_status(problems),
+        }
+    }
+
+    fn push_objects(&self, objects: &mut Vec<ErrorObject>) {
+        let (code, title, detail, source) = match self {
+            ApiError::Many(problems) => {
+                for problem in problems {
+                    problem.push_objects(objects);
+                }
+                return;
+            }
+            ApiError::InvalidQuery { parameter, detail } => (
+                "invalid_query_parameter",
+                "Invalid query parameter",
+                detail.clone(),
+                Some(ErrorSource::parameter(parameter)),
+            ),
+            ApiError::MalformedBody(detail) => (
+                "malformed_json",
+                "Malformed JSON",
+                format!("The request body is not valid JSON: {detail}"),
+                None,
+            ),
+            ApiError::InvalidDocument { pointer, detail } => (
+                "invalid_document",
+                "Invalid request document",
+                detail.clone(),
+                Some(ErrorSource::pointer(pointer)),
+            ),
+            ApiError::InvalidMember { pointer, detail } => (
+                "invalid_member",
+                "Invalid member",
+                detail.clone(),
+                Some(ErrorSource::pointer(pointer)),
+            ),
+            ApiError::ClientGeneratedId { pointer } => (
+                "client_generated_id",
+                "Client-generated ids are not supported",
+                "Omit `id`: confab assigns ids to new resources (use `lid` to correlate).".into(),
+                Some(ErrorSource::pointer(pointer)),
+            ),
+            ApiError::Mismatch { pointer, detail } => (
+                "conflict",
+                "Conflict",
+                detail.clone(),
+                Some(ErrorSource::pointer(pointer)),
+            ),
+            ApiError::Duplicate { pointer, detail } => (
+                "duplicate",
+                "Already exists",
+                detail.clone(),
+                pointer.as_ref().map(ErrorSource::pointer),
+            ),
+            ApiError::NotFound { detail, pointer } => (
+                "not_found",
+                "Not found",
+                detail.clone(),
+                pointer.as_ref().map(ErrorSource::pointer),
+            ),
+            ApiError::Forbidden { detail } => ("forbidden", "Forbidden", detail.clone(), None),
+            ApiError::MethodNotAllowed { method, allowed } => (
+                "method_not_allowed",
+                "Method not allowed",
+                format!(
+                    "{method} is not allowed here; allowed: {}",
+                    allowed
+                        .iter()
+                        .map(Method::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                None,
+            ),
+            ApiError::UnsupportedMediaType { detail } => (
+                "unsupported_media_type",
+                "Unsupported media type",
+                detail.clone(),
+                Some(ErrorSource::header("Content-Type")),
+            ),
+            ApiError::NotAcceptable { detail } => (
+                "not_acceptable",
+                "Not acceptable",
+                detail.clone(),
+                Some(ErrorSource::header("Accept")),
+            ),
+            ApiError::PayloadTooLarge { limit } => (
+                "payload_too_large",
+                "Request body too large",
+                format!("The request body exceeds the limit of {limit} bytes."),
+                None,
+            ),
+            ApiError::Unavailable(_) => (
+                "database_unavailable",
+                "Service unavailable",
+                "The database is not answering; try again shortly.".into(),
+                None,
+            ),
+            ApiError::Internal(_) => (
+                "internal_error",
+                "Internal server error",
+                "The server failed to handle the request; the fault is logged.".into(),
+                None,
+            ),
+        };
+        objects.push(ErrorObject {
+            status: Some(self.status().as_u16().to_string()),
+            code: Some(code.to_string()),
+            title: Some(title.to_string()),
+            detail: Some(detail),
+            source,
+            ..ErrorObject::default()
+        });
+    }
+
+    pub fn to_document(&self) -> ErrorDocument {
+        let mut errors = Vec::new();
+        self.push_objects(&mut errors);
+        ErrorDocument {
+            jsonapi: JsonApiObject::default(),
+            errors,
+        }
+    }
+}
+
+/// RFC 9110 has no status for "several 4xx": one shared status stays, mixed ones become 400,
+/// and any server fault makes the whole answer a server fault.
+fn most_general_status(problems: &[ApiError]) -> StatusCode {
+    let statuses: Vec<StatusCode> = problems.iter().map(ApiError::status).collect();
+    match statuses.split_first() {
+        None => StatusCode::BAD_REQUEST,
+        Some((first, rest)) if rest.iter().all(|status| status == first) => *first,
+        _ if statuses.iter().any(StatusCode::is_server_error) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(detail) => ApiError::Unavailable(detail),
+            StoreError::UniqueViolation => ApiError::Duplicate {
+                pointer: None,
+                detail: "A resource with these values already exists.".into(),
+            },
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(error: actix_web::error::BlockingError) -> Self {
+        ApiError::Internal(error.to_string())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            ApiError::Internal(detail) => log::error!("internal error: {detail}"),
+            ApiError::Unavailable(detail) => log::warn!("database unavailable: {detail}"),
+            _ => {}
+        }
+        let mut response = HttpResponse::build(self.status());
+        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE)));
+        if let ApiError::MethodNotAllowed { allowed, .. } = self {
+            let allow = allowed
+                .iter()
+                .map(Method::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
+            if let Ok(value) = HeaderValue::from_str(&allow) {
+                response.insert_header((header::ALLOW, value));
+            }
+        }
+        match serde_json::to_vec(&self.to_document()) {
+            Ok(body) => response.body(body),
+            Err(_) => response.finish(),
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! actix-web wiring: application state, middleware, routes and the server.
+
+pub mod error;
+mod extract;
+mod negotiate;
+mod routes;
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, Logger};
+use actix_web::{web, App, HttpServer};
+
+use crate::jsonapi::resource::Registry;
+use crate::store::Store;
+
+/// Request bodies larger than this are refused with 413.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub registry: &'static Registry,
+    pub body_limit: usize,
+}
+
+/// Registers the middleware and routes for `state` on an actix `App`.
+pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |config| {
+        config
+            .app_data(web::Data::new(state))
+            .configure(routes::configure);
+    }
+}
+
+/// Starts serving on `listener` with one worker per core; the returned server runs when awaited.
+pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(from_fn(negotiate::content_negotiation))
+            // One line per request; the query string is part of %r, headers are not logged.
+            .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+            .configure(configure(state.clone()))
+    })
+    .workers(workers.max(1))
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,52 @@
+//! The content-negotiation middleware: applies the rules in `jsonapi::negotiation` to every
+//! request before routing, and marks every response `Vary: Accept`.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::Error;
+
+use super::error::ApiError;
+use crate::jsonapi::negotiation::{check_accept, check_content_type};
+
+pub async fn content_negotiation(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let mut response = match refusal(&request) {
+        Some(error) => request.error_response(error),
+        None => next.call(request).await?.map_into_boxed_body(),
+    };
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    Ok(response)
+}
+
+fn refusal(request: &ServiceRequest) -> Option<ApiError> {
+    let headers = request.headers();
+    let requires_body = matches!(*request.method(), Method::POST | Method::PATCH);
+    let content_type = match headers.get(header::CONTENT_TYPE).map(HeaderValue::to_str) {
+        None => None,
+        Some(Ok(value)) => Some(value),
+        Some(Err(_)) => {
+            return Some(ApiError::UnsupportedMediaType {
+                detail: "The Content-Type header is not readable text.".into(),
+            })
+        }
+    };
+    // response-unsupported-media-type
+    if let Err(detail) = check_content_type(content_type, requires_body) {
+        return Some(ApiError::UnsupportedMediaType { detail });
+    }
+    // response-not-acceptable
+    let accept = headers
+        .get_all(header::ACCEPT)
+        .filter_map(|value| value.to_str().ok());
+    if let Err(detail) = check_accept(accept) {
+        return Some(ApiError::NotAcceptable { detail });
+    }
+    None
+}

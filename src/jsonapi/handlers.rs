@@ -1,0 +1,285 @@
+//! The generic operations behind every endpoint of every type. Each takes a connection and
+//! already-validated input, and returns a document or an error; HTTP is the caller's concern.
+
+use chrono::Utc;
+
+use super::document::{
+    DataDocument, JsonApiObject, Linkage, Links, PrimaryData, ResourceIdentifier,
+};
+use super::graph::{self, not_found, relationship_links, Graph, Record};
+use super::input::Changes;
+use super::query::Query;
+use super::resource::{
+    Cardinality, Default, NewRow, Registry, Relationship, ResourceType, ServerValue, Write,
+};
+use crate::http::error::ApiError;
+use crate::store::{self, truncate_to_micros, Condition, Db, SqlValue, StoreError};
+
+/// Collections answer at most this many resources until pagination lands.
+pub const COLLECTION_LIMIT: i64 = 20;
+
+/// What every operation needs besides its own input.
+pub struct Context<'a> {
+    pub registry: &'static Registry,
+    pub query: &'a Query,
+    /// The top-level `self` link: the request's path and canonical query.
+    pub self_link: String,
+}
+
+impl Context<'_> {
+    fn document(&self, graph: &Graph<'_>, data: PrimaryData) -> DataDocument {
+        let included = graph.render_included(self.query);
+        DataDocument {
+            jsonapi: JsonApiObject::default(),
+            links: Some(Links::to_self(self.self_link.clone())),
+            data,
+            // Only compound documents carry `included`, and only when asked for.
+            included: (!self.query.include.is_empty()).then_some(included),
+            meta: None,
+        }
+    }
+
+    fn single(
+        &self,
+        conn: &mut Db,
+        resource: &'static ResourceType,
+        record: Option<Record>,
+    ) -> Result<DataDocument, ApiError> {
+        let mut graph = Graph::new(self.registry);
+        if let Some(record) = record {
+            graph.add_primary(resource, vec![record]);
+            graph.include(conn, &self.query.include)?;
+        }
+        let data = graph.render_primary(self.query).pop().map(Box::new);
+        Ok(self.document(&graph, PrimaryData::Single(data)))
+    }
+
+    fn collection(
+        &self,
+        conn: &mut Db,
+        resource: &'static ResourceType,
+        records: Vec<Record>,
+    ) -> Result<DataDocument, ApiError> {
+        let mut graph = Graph::new(self.registry);
+        graph.add_primary(resource, records);
+        graph.include(conn, &self.query.include)?;
+        let data = graph.render_primary(self.query);
+        Ok(self.document(&graph, PrimaryData::Collection(data)))
+    }
+}
+
+/// `GET /api/{type}`
+pub fn fetch_collection(
+    conn: &mut Db,
+    context: &Context<'_>,
+    resource: &'static ResourceType,
+) -> Result<DataDocument, ApiError> {
+    let records = graph::load(conn, resource, Vec::new(), Some(COLLECTION_LIMIT))?;
+    context.collection(conn, resource, records)
+}
+
+/// `GET /api/{type}/{id}`
+pub fn fetch_resource(
+    conn: &mut Db,
+    context: &Context<'_>,
+    resource: &'static ResourceType,
+    id: &str,
+) -> Result<DataDocument, ApiError> {
+    let record = graph::load_one(conn, resource, id)?.ok_or_else(|| not_found(resource, id))?;
+    context.single(conn, resource, Some(record))
+}
+
+/// `GET /api/{type}/{id}/{relationship}`: the related resource(s), as primary data.
+pub fn fetch_related(
+    conn: &mut Db,
+    context: &Context<'_>,
+    resource: &'static ResourceType,
+    id: &str,
+    relationship: &'static Relationship,
+) -> Result<DataDocument, ApiError> {
+    let parent = graph::load_one(conn, resource, id)?.ok_or_else(|| not_found(resource, id))?;
+    let target = context.registry.target(relationship)?;
+    match relationship.cardinality {
+        Cardinality::ToOne { column, .. } => {
+            let related = match parent.text(column) {
+                Some(related_id) => graph::load_one(conn, target, related_id)?,
+                None => None,
+            };
+            context.single(conn, target, related)
+        }
+        Cardinality::ToMany { .. } => {
+            let column = context.registry.inverse_column(relationship)?;
+            let condition = Condition::Equals(column, SqlValue::text(parent.id));
+            let records = graph::load(conn, target, vec![condition], Some(COLLECTION_LIMIT))?;
+            context.collection(conn, target, records)
+        }
+    }
+}
+
+/// `GET /api/{type}/{id}/relationships/{relationship}`: resource linkage.
+pub fn fetch_relationship(
+    conn: &mut Db,
+    context: &Context<'_>,
+    resource: &'static ResourceType,
+    id: &str,
+    relationship: &'static Relationship,
+) -> Result<DataDocument, ApiError> {
+    let parent = graph::load_one(conn, resource, id)?.ok_or_else(|| not_found(resource, id))?;
+    let linkage = match relationship.cardinality {
+        Cardinality::ToOne { column, .. } => Linkage::ToOne(
+            parent
+                .text(column)
+                .map(|related| ResourceIdentifier::new(relationship.target, related)),
+        ),
+        Cardinality::ToMany { .. } => {
+            let mut graph = Graph::new(context.registry);
+            graph.add_primary(resource, vec![parent.clone()]);
+            let tree = super::query::IncludeTree {
+                children: vec![(relationship, super::query::IncludeTree::default())],
+            };
+            graph.include(conn, &tree)?;
+            let ids = graph.primary_linkage(relationship.name).unwrap_or_default();
+            Linkage::ToMany(
+                ids.iter()
+                    .map(|related| ResourceIdentifier::new(relationship.target, related))
+                    .collect(),
+            )
+        }
+    };
+    let mut links = relationship_links(&resource.resource_url(&parent.id), relationship.name);
+    links.self_link = Some(super::document::Link::Url(context.self_link.clone()));
+    Ok(DataDocument {
+        jsonapi: JsonApiObject::default(),
+        links: Some(links),
+        data: PrimaryData::Linkage(linkage),
+        included: None,
+        meta: None,
+    })
+}
+
+/// `POST /api/{type}`: creates the resource in one transaction and answers its document.
+pub fn create(
+    conn: &mut Db,
+    context: &Context<'_>,
+    resource: &'static ResourceType,
+    changes: Changes,
+) -> Result<(String, DataDocument), ApiError> {
+    let id = uuid::Uuid::new_v4().hyphenated().to_string();
+    let lid = changes.lid.clone();
+    let record = store::transaction(conn, |conn| {
+        check_related_exist(conn, context.registry, &changes)?;
+        let mut row = new_row(resource, &id, changes);
+        if let Some(before_insert) = resource.before_insert {
+            before_insert(conn, &mut row)?;
+        }
+        store::insert(conn, resource.table, row.into_values()).map_err(duplicate_or)?;
+        graph::load_one(conn, resource, &id)?
+            .ok_or_else(|| ApiError::Internal("created row not found".into()))
+    })?;
+    let mut document = context.single(conn, resource, Some(record))?;
+    if let PrimaryData::Single(Some(object)) = &mut document.data {
+        object.lid = lid;
+    }
+    document.links = Some(Links::to_self(resource.resource_url(&id)));
+    Ok((resource.resource_url(&id), document))
+}
+
+/// `PATCH /api/{type}/{id}`: changes only the members sent.
+pub fn update(
+    conn: &mut Db,
+    context: &Context<'_>,
+    resource: &'static ResourceType,
+    id: &str,
+    changes: Changes,
+) -> Result<DataDocument, ApiError> {
+    let record = store::transaction(conn, |conn| {
+        if graph::load_one(conn, resource, id)?.is_none() {
+            return Err(not_found(resource, id));
+        }
+        let mut values: Vec<(&'static str, SqlValue)> = changes
+            .attributes
+            .into_iter()
+            .map(|(attribute, value)| (attribute.name, value))
+            .collect();
+        if !values.is_empty() {
+            for attribute in resource.attributes {
+                if let Write::ReadOnly(ServerValue::UpdatedAt) = attribute.write {
+                    values.push((attribute.name, now()));
+                }
+            }
+            store::update(conn, resource.table, id, values).map_err(duplicate_or)?;
+        }
+        graph::load_one(conn, resource, id)?.ok_or_else(|| not_found(resource, id))
+    })?;
+    context.single(conn, resource, Some(record))
+}
+
+/// `DELETE /api/{type}/{id}`: what the resource owns goes with it (foreign keys cascade).
+pub fn delete(conn: &mut Db, resource: &'static ResourceType, id: &str) -> Result<(), ApiError> {
+    match store::delete(conn, resource.table, id)? {
+        0 => Err(not_found(resource, id)),
+        _ => Ok(()),
+    }
+}
+
+fn now() -> SqlValue {
+    SqlValue::Timestamp(Some(truncate_to_micros(Utc::now().naive_utc())))
+}
+
+/// create-responses-404-related: every named related resource must exist.
+fn check_related_exist(
+    conn: &mut Db,
+    registry: &Registry,
+    changes: &Changes,
+) -> Result<(), ApiError> {
+    for change in &changes.to_one {
+        let Some(related_id) = &change.id else {
+            continue;
+        };
+        let target = registry.target(change.relationship)?;
+        if graph::load_one(conn, target, related_id)?.is_none() {
+            return Err(ApiError::NotFound {
+                detail: format!("No {} with id `{related_id}`.", target.name),
+                pointer: Some(change.pointer.clone()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The row to insert: sent values, then defaults and server values for the rest.
+fn new_row(resource: &ResourceType, id: &str, changes: Changes) -> NewRow {
+    let mut row = NewRow::default();
+    row.set("id", SqlValue::text(id));
+    let created = now();
+    for attribute in resource.attributes {
+        let value = match attribute.write {
+            Write::Optional(Default::Null) => SqlValue::null(attribute.kind.column_kind()),
+            Write::Optional(Default::Text(text)) => SqlValue::text(text),
+            Write::Optional(Default::EmptyObject) => SqlValue::text("{}"),
+            Write::Optional(Default::Now)
+            | Write::ReadOnly(ServerValue::CreatedAt | ServerValue::UpdatedAt) => created.clone(),
+            Write::Required
+            | Write::Optional(Default::Hook)
+            | Write::ReadOnly(ServerValue::Hook) => continue,
+        };
+        row.set(attribute.name, value);
+    }
+    for (attribute, value) in changes.attributes {
+        row.set(attribute.name, value);
+    }
+    for change in changes.to_one {
+        row.set(change.column, SqlValue::Text(change.id));
+    }
+    row
+}
+
+fn duplicate_or(error: StoreError) -> ApiError {
+    match error {
+        StoreError::UniqueViolation => ApiError::Duplicate {
+            pointer: None,
+            detail: "A resource with one of these unique values already exists.".into(),
+        },
+        other => other.into(),
+    }
+}

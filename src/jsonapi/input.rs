@@ -1,0 +1,448 @@
+//! Request documents for create and update, validated against the resource description. Every
+//! problem becomes its own error with a JSON Pointer into the request document.
+
+use chrono::DateTime;
+use serde_json::{Map, Value};
+
+use super::document::pointer_token;
+use super::resource::{
+    Attribute, AttributeKind, Cardinality, Relationship, ResourceType, ToOneWrite, Write,
+};
+use crate::http::error::ApiError;
+use crate::store::{truncate_to_micros, SqlValue};
+
+/// What the request is doing, which decides the rules for `id` and read-only members.
+#[derive(Clone, Copy, Debug)]
+pub enum Intent<'a> {
+    Create,
+    Update { id: &'a str },
+}
+
+/// A to-one relationship named in the document.
+#[derive(Debug, Clone)]
+pub struct ToOneChange {
+    pub relationship: &'static Relationship,
+    pub column: &'static str,
+    pub id: Option<String>,
+    /// Where the identifier stands in the request, for a 404 that points at it.
+    pub pointer: String,
+}
+
+/// The validated content of a create or update document.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub lid: Option<String>,
+    pub attributes: Vec<(&'static Attribute, SqlValue)>,
+    pub to_one: Vec<ToOneChange>,
+}
+
+impl Changes {
+    pub fn has(&self, attribute: &str) -> bool {
+        self.attributes
+            .iter()
+            .any(|(known, _)| known.name == attribute)
+    }
+}
+
+/// @-members are ignored wherever they appear (spec: member-name-at-members-no-process).
+fn is_at_member(name: &str) -> bool {
+    name.starts_with('@')
+}
+
+pub fn parse(
+    body: &Value,
+    resource: &'static ResourceType,
+    intent: Intent<'_>,
+) -> Result<Changes, ApiError> {
+    let Some(document) = body.as_object() else {
+        return Err(ApiError::invalid_document(
+            "",
+            "The request document must be a JSON object.",
+        ));
+    };
+    let data = match document.get("data") {
+        Some(Value::Object(data)) => data,
+        Some(_) => {
+            return Err(ApiError::invalid_document(
+                "/data",
+                "`data` must be a single resource object.",
+            ))
+        }
+        None => {
+            return Err(ApiError::invalid_document(
+                "",
+                "The request document needs a `data` member holding the resource object.",
+            ))
+        }
+    };
+    check_identity(data, resource, intent)?;
+
+    let mut changes = Changes {
+        lid: match data.get("lid") {
+            Some(Value::String(lid)) => Some(lid.clone()),
+            _ => None,
+        },
+        ..Changes::default()
+    };
+    let mut problems = Vec::new();
+    if data.get("lid").is_some_and(|lid| !lid.is_string()) {
+        problems.push(ApiError::invalid_document(
+            "/data/lid",
+            "`lid` must be a string.",
+        ));
+    }
+    parse_attributes(data, resource, intent, &mut changes, &mut problems);
+    parse_relationships(data, resource, intent, &mut changes, &mut problems);
+    match ApiError::from_problems(problems) {
+        Some(error) => Err(error),
+        None => Ok(changes),
+    }
+}
+
+fn check_identity(
+    data: &Map<String, Value>,
+    resource: &ResourceType,
+    intent: Intent<'_>,
+) -> Result<(), ApiError> {
+    match data.get("type") {
+        // create-type-member, update-patch-resource-members
+        None => {
+            return Err(ApiError::invalid_document(
+                "/data",
+                "The resource object needs a `type`.",
+            ))
+        }
+        Some(Value::String(name)) if name == resource.name => {}
+        Some(Value::String(name)) => {
+            // create-responses-409-bad-type, update-resource-409-no-match
+            return Err(ApiError::mismatch(
+                "/data/type",
+                format!("This endpoint takes `{}`, not `{name}`.", resource.name),
+            ));
+        }
+        Some(_) => {
+            return Err(ApiError::invalid_document(
+                "/data/type",
+                "`type` must be a string.",
+            ))
+        }
+    }
+    match (intent, data.get("id")) {
+        (Intent::Create, None) => Ok(()),
+        // create-client-generated-ids-forbidden
+        (Intent::Create, Some(_)) => Err(ApiError::ClientGeneratedId {
+            pointer: "/data/id".into(),
+        }),
+        (Intent::Update { .. }, None) => Err(ApiError::invalid_document(
+            "/data",
+            "The resource object needs the `id` of the resource it updates.",
+        )),
+        (Intent::Update { id }, Some(Value::String(given))) if given == id => Ok(()),
+        (Intent::Update { id }, Some(Value::String(given))) => Err(ApiError::mismatch(
+            "/data/id",
+            format!("The document's id `{given}` does not match the URL's `{id}`."),
+        )),
+        (Intent::Update { .. }, Some(_)) => Err(ApiError::invalid_document(
+            "/data/id",
+            "`id` must be a string.",
+        )),
+    }
+}
+
+fn parse_attributes(
+    data: &Map<String, Value>,
+    resource: &'static ResourceType,
+    intent: Intent<'_>,
+    changes: &mut Changes,
+    problems: &mut Vec<ApiError>,
+) {
+    let attributes = match data.get("attributes") {
+        None => None,
+        Some(Value::Object(attributes)) => Some(attributes),
+        Some(_) => {
+            problems.push(ApiError::invalid_document(
+                "/data/attributes",
+                "`attributes` must be an object.",
+            ));
+            return;
+        }
+    };
+    for (name, value) in attributes.into_iter().flatten() {
+        if is_at_member(name) {
+            continue;
+        }
+        let pointer = format!("/data/attributes/{}", pointer_token(name));
+        let Some(attribute) = resource.attribute(name) else {
+            let hint = if resource.relationship(name).is_some() {
+                " It is a relationship: send it under `relationships`."
+            } else {
+                ""
+            };
+            problems.push(ApiError::invalid_member(
+                pointer,
+                format!("{} has no attribute `{name}`.{hint}", resource.name),
+            ));
+            continue;
+        };
+        if let Write::ReadOnly(_) = attribute.write {
+            problems.push(ApiError::invalid_member(
+                pointer,
+                format!("`{name}` is read-only: the server sets it."),
+            ));
+            continue;
+        }
+        match to_sql_value(attribute, value) {
+            Ok(value) => changes.attributes.push((attribute, value)),
+            Err(detail) => problems.push(ApiError::invalid_member(pointer, detail)),
+        }
+    }
+    if let Intent::Create = intent {
+        for attribute in resource.attributes {
+            if matches!(attribute.write, Write::Required) && !changes.has(attribute.name) {
+                let pointer = if attributes.is_some() {
+                    "/data/attributes"
+                } else {
+                    "/data"
+                };
+                problems.push(ApiError::invalid_member(
+                    pointer,
+                    format!("`{}` is required.", attribute.name),
+                ));
+            }
+        }
+    }
+}
+
+fn parse_relationships(
+    data: &Map<String, Value>,
+    resource: &'static ResourceType,
+    intent: Intent<'_>,
+    changes: &mut Changes,
+    problems: &mut Vec<ApiError>,
+) {
+    let relationships = match data.get("relationships") {
+        None => None,
+        Some(Value::Object(relationships)) => Some(relationships),
+        Some(_) => {
+            problems.push(ApiError::invalid_document(
+                "/data/relationships",
+                "`relationships` must be an object.",
+            ));
+            return;
+        }
+    };
+    for (name, value) in relationships.into_iter().flatten() {
+        if is_at_member(name) {
+            continue;
+        }
+        let pointer = format!("/data/relationships/{}", pointer_token(name));
+        let Some(relationship) = resource.relationship(name) else {
+            problems.push(ApiError::invalid_member(
+                pointer,
+                format!("{} has no relationship `{name}`.", resource.name),
+            ));
+            continue;
+        };
+        let column = match (relationship.cardinality, intent) {
+            (
+                Cardinality::ToOne {
+                    column,
+                    write: ToOneWrite::RequiredOnCreate,
+                },
+                Intent::Create,
+            ) => column,
+            (
+                Cardinality::ToOne {
+                    write: ToOneWrite::RequiredOnCreate,
+                    ..
+                },
+                Intent::Update { .. },
+            ) => {
+                problems.push(ApiError::invalid_member(
+                    pointer,
+                    format!("`{name}` is set when the resource is created and cannot change."),
+                ));
+                continue;
+            }
+            (
+                Cardinality::ToOne {
+                    write: ToOneWrite::Derived,
+                    ..
+                },
+                _,
+            ) => {
+                problems.push(ApiError::invalid_member(
+                    pointer,
+                    format!("`{name}` is read-only: the server derives it."),
+                ));
+                continue;
+            }
+            (Cardinality::ToMany { .. }, _) => {
+                problems.push(ApiError::invalid_member(
+                    pointer,
+                    format!("`{name}` is read-only: set it from the other side."),
+                ));
+                continue;
+            }
+        };
+        match parse_to_one(relationship, value, &pointer) {
+            Ok(id) => changes.to_one.push(ToOneChange {
+                relationship,
+                column,
+                id,
+                pointer: format!("{pointer}/data"),
+            }),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if let Intent::Create = intent {
+        for relationship in resource.relationships {
+            let required = matches!(
+                relationship.cardinality,
+                Cardinality::ToOne {
+                    write: ToOneWrite::RequiredOnCreate,
+                    ..
+                }
+            );
+            let given = changes
+                .to_one
+                .iter()
+                .any(|change| change.relationship.name == relationship.name);
+            if required && !given && !problems.iter().any(|p| mentions(p, relationship.name)) {
+                let pointer = if relationships.is_some() {
+                    "/data/relationships"
+                } else {
+                    "/data"
+                };
+                problems.push(ApiError::invalid_member(
+                    pointer,
+                    format!("The relationship `{}` is required.", relationship.name),
+                ));
+            }
+        }
+    }
+}
+
+fn mentions(problem: &ApiError, relationship: &str) -> bool {
+    match problem {
+        ApiError::InvalidMember { pointer, .. } | ApiError::InvalidDocument { pointer, .. } => {
+            pointer.starts_with(&format!("/data/relationships/{relationship}"))
+        }
+        _ => false,
+    }
+}
+
+/// The id named by a to-one relationship object (`{"data": {"type", "id"}}` or `{"data": null}`).
+fn parse_to_one(
+    relationship: &Relationship,
+    value: &Value,
+    pointer: &str,
+) -> Result<Option<String>, ApiError> {
+    let name = relationship.name;
+    // create-relationships-member / update-resource-relationship-value
+    let Some(data) = value.as_object().and_then(|object| object.get("data")) else {
+        return Err(ApiError::invalid_member(
+            pointer,
+            format!("`{name}` must be a relationship object with a `data` member."),
+        ));
+    };
+    let data_pointer = format!("{pointer}/data");
+    let identifier = match data {
+        Value::Null => {
+            return Err(ApiError::invalid_member(
+                data_pointer,
+                format!("`{name}` is required and cannot be null."),
+            ))
+        }
+        Value::Object(identifier) => identifier,
+        _ => {
+            return Err(ApiError::invalid_member(
+                data_pointer,
+                format!("`{name}` takes one resource identifier object."),
+            ))
+        }
+    };
+    match identifier.get("type") {
+        Some(Value::String(target)) if target == relationship.target => {}
+        Some(Value::String(target)) => {
+            return Err(ApiError::invalid_member(
+                format!("{data_pointer}/type"),
+                format!(
+                    "`{name}` relates to `{}`, not `{target}`.",
+                    relationship.target
+                ),
+            ))
+        }
+        _ => {
+            return Err(ApiError::invalid_member(
+                data_pointer,
+                "A resource identifier needs a string `type`.",
+            ))
+        }
+    }
+    match identifier.get("id") {
+        Some(Value::String(id)) => Ok(Some(id.clone())),
+        _ => Err(ApiError::invalid_member(
+            data_pointer,
+            "A resource identifier needs a string `id`.",
+        )),
+    }
+}
+
+/// Checks a value against its attribute's kind and turns it into what is stored.
+fn to_sql_value(attribute: &Attribute, value: &Value) -> Result<SqlValue, String> {
+    let name = attribute.name;
+    let kind = attribute.kind;
+    if value.is_null() {
+        return if attribute.nullable {
+            Ok(SqlValue::null(kind.column_kind()))
+        } else {
+            Err(format!("`{name}` cannot be null."))
+        };
+    }
+    match kind {
+        AttributeKind::String { max_chars } => match value.as_str() {
+            Some(text) if text.chars().count() <= max_chars => Ok(SqlValue::text(text)),
+            Some(_) => Err(format!("`{name}` is longer than {max_chars} characters.")),
+            None => Err(format!("`{name}` must be a string.")),
+        },
+        AttributeKind::Slug { max_chars } => match value.as_str() {
+            Some(text) if is_slug(text) && text.len() <= max_chars => Ok(SqlValue::text(text)),
+            _ => Err(format!(
+                "`{name}` must be 1 to {max_chars} lowercase letters, digits and inner hyphens."
+            )),
+        },
+        AttributeKind::Enum(allowed) => match value.as_str() {
+            Some(text) if allowed.contains(&text) => Ok(SqlValue::text(text)),
+            _ => Err(format!("`{name}` must be one of: {}.", allowed.join(", "))),
+        },
+        AttributeKind::Uuid => value
+            .as_str()
+            .and_then(|text| uuid::Uuid::parse_str(text).ok())
+            .map(|uuid| SqlValue::text(uuid.hyphenated().to_string()))
+            .ok_or_else(|| format!("`{name}` must be a UUID string.")),
+        AttributeKind::Integer => value
+            .as_i64()
+            .map(|number| SqlValue::Integer(Some(number)))
+            .ok_or_else(|| format!("`{name}` must be an integer.")),
+        AttributeKind::Timestamp => value
+            .as_str()
+            .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+            .map(|time| SqlValue::Timestamp(Some(truncate_to_micros(time.naive_utc()))))
+            .ok_or_else(|| format!("`{name}` must be an RFC 3339 date-time string.")),
+        AttributeKind::Object => match value {
+            Value::Object(_) => Ok(SqlValue::text(value.to_string())),
+            _ => Err(format!("`{name}` must be a JSON object.")),
+        },
+    }
+}
+
+pub fn is_slug(text: &str) -> bool {
+    !text.is_empty()
+        && !text.starts_with('-')
+        && !text.ends_with('-')
+        && !text.contains("--")
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}

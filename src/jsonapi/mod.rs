@@ -1,0 +1,10 @@
+//! The generic JSON:API layer: wire types, query parsing, content negotiation, request documents,
+//! and the handlers that serve every resource type from its description.
+
+pub mod document;
+pub mod graph;
+pub mod handlers;
+pub mod input;
+pub mod negotiation;
+pub mod query;
+pub mod resource;

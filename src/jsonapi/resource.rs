@@ -1,0 +1,294 @@
+//! How a resource type is described: once, declaratively, in its own module under
+//! `src/resources`. The generic handlers read, validate, write and render every type from this.
+
+use crate::http::error::ApiError;
+use crate::store::{Column, ColumnKind, Db, Direction, SqlValue};
+
+/// The JSON kind of an attribute, with the rules its values obey.
+#[derive(Clone, Copy, Debug)]
+pub enum AttributeKind {
+    /// A string of at most `max_chars` characters.
+    String {
+        max_chars: usize,
+    },
+    /// A URL-safe handle: lowercase letters, digits and inner hyphens.
+    Slug {
+        max_chars: usize,
+    },
+    /// One of a fixed set of strings.
+    Enum(&'static [&'static str]),
+    /// A UUID, normalised to lowercase hyphenated form.
+    Uuid,
+    Integer,
+    /// An RFC 3339 date-time, stored in UTC with microsecond precision.
+    Timestamp,
+    /// A JSON object (metadata).
+    Object,
+}
+
+impl AttributeKind {
+    pub fn column_kind(self) -> ColumnKind {
+        match self {
+            AttributeKind::String { .. }
+            | AttributeKind::Slug { .. }
+            | AttributeKind::Enum(_)
+            | AttributeKind::Uuid => ColumnKind::Text,
+            AttributeKind::Integer => ColumnKind::Integer,
+            AttributeKind::Timestamp => ColumnKind::Timestamp,
+            AttributeKind::Object => ColumnKind::Json,
+        }
+    }
+}
+
+/// Who sets an attribute, and when.
+#[derive(Clone, Copy, Debug)]
+pub enum Write {
+    /// The client must send it on create, and may change it later.
+    Required,
+    /// The client may send it; on create a missing value takes the default.
+    Optional(Default),
+    /// Only the server sets it; a client that sends it gets 422.
+    ReadOnly(ServerValue),
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Default {
+    Null,
+    Text(&'static str),
+    EmptyObject,
+    Now,
+    /// The resource's `before_insert` hook fills it in when the client did not send it.
+    Hook,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum ServerValue {
+    /// The time of creation.
+    CreatedAt,
+    /// The time of creation, then of every change.
+    UpdatedAt,
+    /// Set by the resource's `before_insert` hook.
+    Hook,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Attribute {
+    pub name: &'static str,
+    pub kind: AttributeKind,
+    pub nullable: bool,
+    pub write: Write,
+}
+
+/// How a to-one relationship gets its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ToOneWrite {
+    /// The client names it on create; it cannot change afterwards.
+    RequiredOnCreate,
+    /// The `before_insert` hook derives it; clients never send it.
+    Derived,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Cardinality {
+    /// Stored as a foreign key column on this type's table.
+    ToOne {
+        column: &'static str,
+        write: ToOneWrite,
+    },
+    /// The inverse of the to-one relationship named `inverse` on the target type.
+    ToMany { inverse: &'static str },
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Relationship {
+    pub name: &'static str,
+    /// The JSON:API type of the related resources.
+    pub target: &'static str,
+    pub cardinality: Cardinality,
+}
+
+/// The values of a row about to be inserted, by column. Hooks read and complete it.
+#[derive(Debug, Default)]
+pub struct NewRow {
+    values: Vec<(&'static str, SqlValue)>,
+}
+
+impl NewRow {
+    pub fn set(&mut self, column: &'static str, value: SqlValue) {
+        match self.values.iter_mut().find(|(name, _)| *name == column) {
+            Some(entry) => entry.1 = value,
+            None => self.values.push((column, value)),
+        }
+    }
+
+    pub fn text(&self, column: &str) -> Option<&str> {
+        self.values.iter().find_map(|(name, value)| match value {
+            SqlValue::Text(Some(text)) if *name == column => Some(text.as_str()),
+            _ => None,
+        })
+    }
+
+    pub fn into_values(self) -> Vec<(&'static str, SqlValue)> {
+        self.values
+    }
+}
+
+/// Resource-specific work before a row is inserted (inside the create transaction): server-made
+/// values and values derived from related rows.
+pub type BeforeInsert = fn(&mut Db, &mut NewRow) -> Result<(), ApiError>;
+
+/// Everything the generic layer needs to know about one resource type.
+#[derive(Debug)]
+pub struct ResourceType {
+    /// The JSON:API `type`.
+    pub name: &'static str,
+    /// The collection's path segment under `/api`.
+    pub path: &'static str,
+    pub table: &'static str,
+    pub attributes: &'static [Attribute],
+    pub relationships: &'static [Relationship],
+    /// Collection order; the id is always appended so the order is total.
+    pub default_order: &'static [(&'static str, Direction)],
+    pub before_insert: Option<BeforeInsert>,
+}
+
+impl ResourceType {
+    pub fn attribute(&self, name: &str) -> Option<&'static Attribute> {
+        self.attributes
+            .iter()
+            .find(|attribute| attribute.name == name)
+    }
+
+    pub fn relationship(&self, name: &str) -> Option<&'static Relationship> {
+        self.relationships
+            .iter()
+            .find(|relationship| relationship.name == name)
+    }
+
+    pub fn has_field(&self, name: &str) -> bool {
+        self.attribute(name).is_some() || self.relationship(name).is_some()
+    }
+
+    /// The columns a stored resource is read from: id, attributes, to-one foreign keys.
+    pub fn columns(&self) -> Vec<Column> {
+        let mut columns = vec![Column {
+            name: "id",
+            kind: ColumnKind::Text,
+        }];
+        columns.extend(self.attributes.iter().map(|attribute| Column {
+            name: attribute.name,
+            kind: attribute.kind.column_kind(),
+        }));
+        columns.extend(self.relationships.iter().filter_map(|relationship| {
+            match relationship.cardinality {
+                Cardinality::ToOne { column, .. } => Some(Column {
+                    name: column,
+                    kind: ColumnKind::Text,
+                }),
+                Cardinality::ToMany { .. } => None,
+            }
+        }));
+        columns
+    }
+
+    pub fn order(&self) -> Vec<(&'static str, Direction)> {
+        let mut order = self.default_order.to_vec();
+        let last = self.default_order.last().map(|(_, direction)| *direction);
+        order.push(("id", last.unwrap_or(Direction::Ascending)));
+        order
+    }
+
+    pub fn collection_url(&self) -> String {
+        format!("/api/{}", self.path)
+    }
+
+    pub fn resource_url(&self, id: &str) -> String {
+        format!("/api/{}/{}", self.path, id)
+    }
+}
+
+/// Every type the server offers.
+#[derive(Debug)]
+pub struct Registry {
+    types: &'static [&'static ResourceType],
+}
+
+impl Registry {
+    pub const fn new(types: &'static [&'static ResourceType]) -> Self {
+        Registry { types }
+    }
+
+    pub fn types(&self) -> &'static [&'static ResourceType] {
+        self.types
+    }
+
+    pub fn by_path(&self, path: &str) -> Option<&'static ResourceType> {
+        self.types
+            .iter()
+            .copied()
+            .find(|resource| resource.path == path)
+    }
+
+    pub fn by_name(&self, name: &str) -> Option<&'static ResourceType> {
+        self.types
+            .iter()
+            .copied()
+            .find(|resource| resource.name == name)
+    }
+
+    /// The type a relationship points at. `check` has proven it exists.
+    pub fn target(&self, relationship: &Relationship) -> Result<&'static ResourceType, ApiError> {
+        self.by_name(relationship.target).ok_or_else(|| {
+            ApiError::Internal(format!(
+                "unknown relationship target {}",
+                relationship.target
+            ))
+        })
+    }
+
+    /// The foreign key column on the target type that a to-many relationship follows back.
+    pub fn inverse_column(&self, relationship: &Relationship) -> Result<&'static str, ApiError> {
+        let Cardinality::ToMany { inverse } = relationship.cardinality else {
+            return Err(ApiError::Internal(format!(
+                "{} is not to-many",
+                relationship.name
+            )));
+        };
+        match self
+            .target(relationship)?
+            .relationship(inverse)
+            .map(|r| r.cardinality)
+        {
+            Some(Cardinality::ToOne { column, .. }) => Ok(column),
+            _ => Err(ApiError::Internal(format!(
+                "bad inverse of {}",
+                relationship.name
+            ))),
+        }
+    }
+
+    /// Proves the descriptions consistent at start-up, so request paths can rely on them.
+    pub fn check(&self) -> Result<(), String> {
+        for resource in self.types {
+            for relationship in resource.relationships {
+                self.target(relationship).map_err(|_| {
+                    format!("{}.{}: unknown target", resource.name, relationship.name)
+                })?;
+                if let Cardinality::ToMany { .. } = relationship.cardinality {
+                    self.inverse_column(relationship).map_err(|_| {
+                        format!(
+                            "{}.{}: inverse is not a to-one",
+                            resource.name, relationship.name
+                        )
+                    })?;
+                }
+            }
+            for (column, _) in resource.default_order {
+                if *column != "id" && resource.attribute(column).is_none() {
+                    return Err(format!("{}: cannot order by {column}", resource.name));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,101 @@
+//! `Conversation`: one exchange with a person, on one channel, owned by an organisation.
+
+use crate::http::error::ApiError;
+use crate::jsonapi::resource::{
+    Attribute, AttributeKind, Cardinality, Default, NewRow, Relationship, ResourceType,
+    ServerValue, ToOneWrite, Write,
+};
+use crate::store::{Db, Direction, SqlValue};
+
+pub const CHANNELS: &[&str] = &["chat", "text", "email", "telephone", "webrtc", "widget"];
+pub const MODES: &[&str] = &["text", "voice"];
+pub const STATUSES: &[&str] = &["active", "pending", "resolved", "closed"];
+
+pub static RESOURCE: ResourceType = ResourceType {
+    name: "Conversation",
+    path: "conversations",
+    table: "conversations",
+    attributes: &[
+        Attribute {
+            name: "channel",
+            kind: AttributeKind::Enum(CHANNELS),
+            nullable: false,
+            write: Write::Required,
+        },
+        Attribute {
+            name: "mode",
+            kind: AttributeKind::Enum(MODES),
+            nullable: false,
+            write: Write::Optional(Default::Text("text")),
+        },
+        Attribute {
+            name: "status",
+            kind: AttributeKind::Enum(STATUSES),
+            nullable: false,
+            write: Write::Optional(Default::Text("active")),
+        },
+        Attribute {
+            name: "public_id",
+            kind: AttributeKind::String { max_chars: 64 },
+            nullable: false,
+            write: Write::ReadOnly(ServerValue::Hook),
+        },
+        Attribute {
+            name: "title",
+            kind: AttributeKind::String { max_chars: 500 },
+            nullable: true,
+            write: Write::Optional(Default::Null),
+        },
+        Attribute {
+            name: "ai_agent_id",
+            kind: AttributeKind::Uuid,
+            nullable: true,
+            write: Write::Optional(Default::Null),
+        },
+        Attribute {
+            name: "metadata",
+            kind: AttributeKind::Object,
+            nullable: false,
+            write: Write::Optional(Default::EmptyObject),
+        },
+        Attribute {
+            name: "created_at",
+            kind: AttributeKind::Timestamp,
+            nullable: false,
+            write: Write::ReadOnly(ServerValue::CreatedAt),
+        },
+        Attribute {
+            name: "updated_at",
+            kind: AttributeKind::Timestamp,
+            nullable: false,
+            write: Write::ReadOnly(ServerValue::UpdatedAt),
+        },
+    ],
+    relationships: &[
+        Relationship {
+            name: "organisation",
+            target: "Organisation",
+            cardinality: Cardinality::ToOne {
+                column: "organisation_id",
+                write: ToOneWrite::RequiredOnCreate,
+            },
+        },
+        Relationship {
+            name: "conversation_items",
+            target: "ConversationItem",
+            cardinality: Cardinality::ToMany {
+                inverse: "conversation",
+            },
+        },
+    ],
+    default_order: &[("created_at", Direction::Descending)],
+    before_insert: Some(before_insert),
+};
+
+/// The public id is shared with the people in the conversation (links, widgets), so it carries
+/// 122 random bits and nothing that can be guessed from the primary id.
+fn before_insert(_conn: &mut Db, row: &mut NewRow) -> Result<(), ApiError> {
+    let public_id = format!("conv_{}", uuid::Uuid::new_v4().simple());
+    row.set("public_id", SqlValue::text(public_id));
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! `Organisation`: the tenant that owns conversations.
+
+use crate::http::error::ApiError;
+use crate::jsonapi::resource::{
+    Attribute, AttributeKind, Cardinality, Default, NewRow, Relationship, ResourceType,
+    ServerValue, Write,
+};
+use crate::store::{Db, Direction, SqlValue};
+
+pub const SLUG_MAX_CHARS: usize = 64;
+
+pub static RESOURCE: ResourceType = ResourceType {
+    name: "Organisation",
+    path: "organisations",
+    table: "organisations",
+    attributes: &[
+        Attribute {
+            name: "name",
+            kind: AttributeKind::String { max_chars: 200 },
+            nullable: false,
+            write: Write::Required,
+        },
+        Attribute {
+            name: "slug",
+            kind: AttributeKind::Slug {
+                max_chars: SLUG_MAX_CHARS,
+            },
+            nullable: false,
+            write: Write::Optional(Default::Hook),
+        },
+        Attribute {
+            name: "created_at",
+            kind: AttributeKind::Timestamp,
+            nullable: false,
+            write: Write::ReadOnly(ServerValue::CreatedAt),
+        },
+        Attribute {
+            name: "updated_at",
+            kind: AttributeKind::Timestamp,
+            nullable: false,
+            write: Write::ReadOnly(ServerValue::UpdatedAt),
+        },
+    ],
+    relationships: &[Relationship {
+        name: "conversations",
+        target: "Conversation",
+        cardinality: Cardinality::ToMany {
+            inverse: "organisation",
+        },
+    }],
+    default_order: &[("created_at", Direction::Ascending)],
+    before_insert: Some(before_insert),
+};
+
+/// A slug left out is made from the name.
+fn before_insert(_conn: &mut Db, row: &mut NewRow) -> Result<(), ApiError> {
+    if row.text("slug").is_none() {
+        let slug = slug_from_name(row.text("name").unwrap_or_default());
+        row.set("slug", SqlValue::text(slug));
+    }
+    Ok(())
+}
+
+/// `"Acme Support, Ltd."` becomes `"acme-support-ltd"`; a name with no letters or digits gives
+/// `"organisation"`.
+pub fn slug_from_name(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+        if slug.len() >= SLUG_MAX_CHARS {
+            break;
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    if slug.is_empty() {
+        "organisation".to_string()
+    } else {
+        slug.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jsonapi::input::is_slug;
+
+    #[test]
+    fn slugs_are_made_from_names() {
+        assert_eq!(slug_from_name("Acme Support, Ltd."), "acme-support-ltd");
+        assert_eq!(slug_from_name("  Ünïcode  Org "), "n-code-org");
+        assert_eq!(slug_from_name("!!!"), "organisation");
+        let long = slug_from_name(&"ab ".repeat(100));
+        assert!(long.len() <= SLUG_MAX_CHARS && is_slug(&long), "{long}");
+    }
+}

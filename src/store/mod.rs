@@ -1,0 +1,264 @@
+//! Persistence: one Diesel `MultiConnection` over SQLite and PostgreSQL, an r2d2 pool, embedded
+//! migrations, and a small dialect-aware SQL builder that the generic resource layer drives from
+//! declarative table descriptions. This module knows tables and columns, not JSON:API.
+
+mod migrations;
+mod sql;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::Connection;
+
+pub use migrations::run_migrations;
+pub use sql::{
+    delete, format_timestamp, insert, truncate_to_micros, update, Column, ColumnKind, Condition,
+    Direction, Row, Select, Sql, SqlValue,
+};
+
+/// One connection type for every backend; the variant is chosen from the database URL.
+#[cfg(feature = "postgres")]
+#[derive(diesel::MultiConnection)]
+pub enum Db {
+    Postgres(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// One connection type for every backend; the variant is chosen from the database URL.
+#[cfg(not(feature = "postgres"))]
+#[derive(diesel::MultiConnection)]
+pub enum Db {
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// The SQL flavour of a connection: placeholders and JSON functions differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Db {
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            #[cfg(feature = "postgres")]
+            Db::Postgres(_) => Dialect::Postgres,
+            Db::Sqlite(_) => Dialect::Sqlite,
+        }
+    }
+}
+
+/// Where the data lives, parsed from `DATABASE_URL`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(String),
+    Postgres(String),
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "confab.db";
+
+impl DatabaseUrl {
+    /// `postgres://…`/`postgresql://…` select PostgreSQL; `sqlite://PATH`, `sqlite:PATH` or a bare
+    /// path select SQLite. Choosing here (rather than letting `establish` try each backend) gives a
+    /// clear error when PostgreSQL support is not compiled in.
+    pub fn parse(url: &str) -> Result<Self, StoreError> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            if cfg!(feature = "postgres") {
+                return Ok(DatabaseUrl::Postgres(url.to_string()));
+            }
+            return Err(StoreError::Config(
+                "this build has no PostgreSQL support; rebuild with `--features postgres`".into(),
+            ));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if path.is_empty() {
+            return Err(StoreError::Config("empty SQLite database path".into()));
+        }
+        Ok(DatabaseUrl::Sqlite(path.to_string()))
+    }
+
+    fn connection_string(&self) -> &str {
+        match self {
+            DatabaseUrl::Sqlite(path) | DatabaseUrl::Postgres(path) => path,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database configuration: {0}")]
+    Config(String),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("unique constraint violated")]
+    UniqueViolation,
+    #[error("foreign key constraint violated")]
+    ForeignKeyViolation,
+    #[error("database error: {0}")]
+    Query(diesel::result::Error),
+    #[error("stored row could not be decoded: {0}")]
+    Decode(String),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match error {
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                StoreError::UniqueViolation
+            }
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                StoreError::ForeignKeyViolation
+            }
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                StoreError::Unavailable(info.message().to_string())
+            }
+            Error::BrokenTransactionManager => {
+                StoreError::Unavailable("transaction manager is broken".into())
+            }
+            other => StoreError::Query(other),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for StoreError {
+    fn from(error: diesel::r2d2::PoolError) -> Self {
+        StoreError::Unavailable(error.to_string())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Counts every SQL statement the pool's connections run. Tests read it to prove that a request
+/// costs a fixed number of statements.
+#[derive(Clone, Default, Debug)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+struct CountStatements(StatementCounter);
+
+impl Instrumentation for CountStatements {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::StartQuery { .. } = event {
+            (self.0).0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+#[derive(Debug)]
+struct ConnectionSetup {
+    counter: StatementCounter,
+}
+
+impl CustomizeConnection<Db, diesel::r2d2::Error> for ConnectionSetup {
+    fn on_acquire(&self, conn: &mut Db) -> Result<(), diesel::r2d2::Error> {
+        if conn.dialect() == Dialect::Sqlite {
+            // Foreign keys are off by default in SQLite; WAL lets readers run beside a writer.
+            conn.batch_execute(
+                "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
+                 PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
+            )
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        conn.set_instrumentation(CountStatements(self.counter.clone()));
+        Ok(())
+    }
+}
+
+pub type DbPool = Pool<ConnectionManager<Db>>;
+pub type PooledDb = PooledConnection<ConnectionManager<Db>>;
+
+/// The pool plus what the rest of the program may ask of it.
+#[derive(Clone)]
+pub struct Store {
+    pool: DbPool,
+    statements: StatementCounter,
+}
+
+pub struct PoolOptions {
+    pub max_size: u32,
+    pub connection_timeout: Duration,
+    /// Open connections at start-up (and fail then) rather than on first use.
+    pub eager: bool,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            max_size: 8,
+            connection_timeout: Duration::from_secs(5),
+            eager: true,
+        }
+    }
+}
+
+impl Store {
+    pub fn open(url: &DatabaseUrl, options: PoolOptions) -> StoreResult<Self> {
+        let statements = StatementCounter::default();
+        let manager = ConnectionManager::<Db>::new(url.connection_string());
+        let builder = Pool::builder()
+            .max_size(options.max_size)
+            .min_idle(Some(if options.eager { 1 } else { 0 }))
+            .connection_timeout(options.connection_timeout)
+            .connection_customizer(Box::new(ConnectionSetup {
+                counter: statements.clone(),
+            }));
+        let pool = if options.eager {
+            builder.build(manager).map_err(StoreError::from)?
+        } else {
+            builder.build_unchecked(manager)
+        };
+        Ok(Store { pool, statements })
+    }
+
+    pub fn connection(&self) -> StoreResult<PooledDb> {
+        Ok(self.pool.get()?)
+    }
+
+    pub fn statements(&self) -> &StatementCounter {
+        &self.statements
+    }
+
+    /// Answers whether the database responds to a trivial statement.
+    pub fn ping(&self) -> StoreResult<()> {
+        let mut conn = self.connection()?;
+        conn.batch_execute("SELECT 1").map_err(StoreError::from)
+    }
+}
+
+/// Runs `work` inside one transaction; any error rolls everything back.
+pub fn transaction<T, E>(conn: &mut Db, work: impl FnOnce(&mut Db) -> Result<T, E>) -> Result<T, E>
+where
+    E: From<StoreError>,
+{
+    conn.transaction::<T, TransactionError<E>, _>(|conn| work(conn).map_err(TransactionError::Work))
+        .map_err(|error| match error {
+            TransactionError::Work(error) => error,
+            TransactionError::Database(error) => E::from(StoreError::from(error)),
+        })
+}
+
+enum TransactionError<E> {
+    Work(E),
+    Database(diesel::result::Error),
+}
+
+impl<E> From<diesel::result::Error> for TransactionError<E> {
+    fn from(error: diesel::result::Error) -> Self {
+        TransactionError::Database(error)
+    }
+}
