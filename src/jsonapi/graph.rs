@@ -58,11 +58,22 @@ pub fn load(
     rows.into_iter().map(Record::from_row).collect()
 }
 
+/// Resource ids are UUIDs. Anything else names no resource, and is answered without a query
+/// (PostgreSQL would refuse some such strings, NUL bytes for one). Case is normalised.
+pub fn canonical_id(id: &str) -> Option<String> {
+    uuid::Uuid::parse_str(id)
+        .ok()
+        .map(|uuid| uuid.hyphenated().to_string())
+}
+
 pub fn load_one(
     conn: &mut Db,
     resource: &ResourceType,
     id: &str,
 ) -> Result<Option<Record>, ApiError> {
+    let Some(id) = canonical_id(id) else {
+        return Ok(None);
+    };
     let mut records = load(
         conn,
         resource,

@@ -162,12 +162,11 @@ pub fn create(
     conn: &mut Db,
     context: &Context<'_>,
     resource: &'static ResourceType,
-    changes: Changes,
+    mut changes: Changes,
 ) -> Result<(String, DataDocument), ApiError> {
     let id = uuid::Uuid::new_v4().hyphenated().to_string();
-    let lid = changes.lid.clone();
     let record = store::transaction(conn, |conn| {
-        check_related_exist(conn, context.registry, &changes)?;
+        check_related_exist(conn, context.registry, &mut changes)?;
         let mut row = new_row(resource, &id, changes);
         if let Some(before_insert) = resource.before_insert {
             before_insert(conn, &mut row)?;
@@ -177,9 +176,6 @@ pub fn create(
             .ok_or_else(|| ApiError::Internal("created row not found".into()))
     })?;
     let mut document = context.single(conn, resource, Some(record))?;
-    if let PrimaryData::Single(Some(object)) = &mut document.data {
-        object.lid = lid;
-    }
     document.links = Some(Links::to_self(resource.resource_url(&id)));
     Ok((resource.resource_url(&id), document))
 }
@@ -193,9 +189,9 @@ pub fn update(
     changes: Changes,
 ) -> Result<DataDocument, ApiError> {
     let record = store::transaction(conn, |conn| {
-        if graph::load_one(conn, resource, id)?.is_none() {
-            return Err(not_found(resource, id));
-        }
+        let existing =
+            graph::load_one(conn, resource, id)?.ok_or_else(|| not_found(resource, id))?;
+        let id = existing.id.as_str();
         let mut values: Vec<(&'static str, SqlValue)> = changes
             .attributes
             .into_iter()
@@ -216,7 +212,10 @@ pub fn update(
 
 /// `DELETE /api/{type}/{id}`: what the resource owns goes with it (foreign keys cascade).
 pub fn delete(conn: &mut Db, resource: &'static ResourceType, id: &str) -> Result<(), ApiError> {
-    match store::delete(conn, resource.table, id)? {
+    let Some(canonical) = graph::canonical_id(id) else {
+        return Err(not_found(resource, id));
+    };
+    match store::delete(conn, resource.table, &canonical)? {
         0 => Err(not_found(resource, id)),
         _ => Ok(()),
     }
@@ -230,18 +229,22 @@ fn now() -> SqlValue {
 fn check_related_exist(
     conn: &mut Db,
     registry: &Registry,
-    changes: &Changes,
+    changes: &mut Changes,
 ) -> Result<(), ApiError> {
-    for change in &changes.to_one {
-        let Some(related_id) = &change.id else {
+    for change in &mut changes.to_one {
+        let Some(related_id) = &mut change.id else {
             continue;
         };
         let target = registry.target(change.relationship)?;
-        if graph::load_one(conn, target, related_id)?.is_none() {
-            return Err(ApiError::NotFound {
-                detail: format!("No {} with id `{related_id}`.", target.name),
-                pointer: Some(change.pointer.clone()),
-            });
+        match graph::load_one(conn, target, related_id)? {
+            // Keep the id as the related row has it (case-normalised) for the foreign key.
+            Some(related) => *related_id = related.id,
+            None => {
+                return Err(ApiError::NotFound {
+                    detail: format!("No {} with id `{related_id}`.", target.name),
+                    pointer: Some(change.pointer.clone()),
+                })
+            }
         }
     }
     Ok(())

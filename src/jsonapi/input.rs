@@ -31,7 +31,6 @@ pub struct ToOneChange {
 /// The validated content of a create or update document.
 #[derive(Debug, Default)]
 pub struct Changes {
-    pub lid: Option<String>,
     pub attributes: Vec<(&'static Attribute, SqlValue)>,
     pub to_one: Vec<ToOneChange>,
 }
@@ -77,14 +76,10 @@ pub fn parse(
     };
     check_identity(data, resource, intent)?;
 
-    let mut changes = Changes {
-        lid: match data.get("lid") {
-            Some(Value::String(lid)) => Some(lid.clone()),
-            _ => None,
-        },
-        ..Changes::default()
-    };
+    let mut changes = Changes::default();
     let mut problems = Vec::new();
+    // A `lid` only correlates resources within a request; responses never carry it (the 1.1
+    // schema forbids `lid` beside `id`), so it is checked and otherwise ignored.
     if data.get("lid").is_some_and(|lid| !lid.is_string()) {
         problems.push(ApiError::invalid_document(
             "/data/lid",
@@ -198,7 +193,13 @@ fn parse_attributes(
     }
     if let Intent::Create = intent {
         for attribute in resource.attributes {
-            if matches!(attribute.write, Write::Required) && !changes.has(attribute.name) {
+            let reported = problems.iter().any(|problem| {
+                points_into(problem, &format!("/data/attributes/{}", attribute.name))
+            });
+            if matches!(attribute.write, Write::Required)
+                && !changes.has(attribute.name)
+                && !reported
+            {
                 let pointer = if attributes.is_some() {
                     "/data/attributes"
                 } else {
@@ -308,7 +309,13 @@ fn parse_relationships(
                 .to_one
                 .iter()
                 .any(|change| change.relationship.name == relationship.name);
-            if required && !given && !problems.iter().any(|p| mentions(p, relationship.name)) {
+            let reported = problems.iter().any(|problem| {
+                points_into(
+                    problem,
+                    &format!("/data/relationships/{}", relationship.name),
+                )
+            });
+            if required && !given && !reported {
                 let pointer = if relationships.is_some() {
                     "/data/relationships"
                 } else {
@@ -323,10 +330,12 @@ fn parse_relationships(
     }
 }
 
-fn mentions(problem: &ApiError, relationship: &str) -> bool {
+/// Whether a problem was already reported at `member` or inside it, so a member is never
+/// reported twice (once as invalid, again as missing).
+fn points_into(problem: &ApiError, member: &str) -> bool {
     match problem {
         ApiError::InvalidMember { pointer, .. } | ApiError::InvalidDocument { pointer, .. } => {
-            pointer.starts_with(&format!("/data/relationships/{relationship}"))
+            pointer == member || pointer.starts_with(&format!("{member}/"))
         }
         _ => false,
     }
@@ -402,6 +411,10 @@ fn to_sql_value(attribute: &Attribute, value: &Value) -> Result<SqlValue, String
     }
     match kind {
         AttributeKind::String { max_chars } => match value.as_str() {
+            // PostgreSQL cannot store NUL in text; refuse it on every backend alike.
+            Some(text) if text.contains('\0') => {
+                Err(format!("`{name}` cannot contain NUL characters."))
+            }
             Some(text) if text.chars().count() <= max_chars => Ok(SqlValue::text(text)),
             Some(_) => Err(format!("`{name}` is longer than {max_chars} characters.")),
             None => Err(format!("`{name}` must be a string.")),

@@ -1,0 +1,165 @@
+//! Spec section: content negotiation.
+
+use serde_json::json;
+
+use crate::support::{expect_document, expect_errors, header, TestServer, MEDIA_TYPE};
+
+fn organisation_document() -> Vec<u8> {
+    serde_json::to_vec(&json!({"data": {"type": "Organisation", "attributes": {"name": "Acme"}}}))
+        .unwrap()
+}
+
+#[test]
+fn response_content_type_is_the_bare_media_type_with_vary_accept() {
+    // response-content-type
+    let server = TestServer::start();
+    let response = server.get("/api/conversations");
+    expect_document(&response, 200);
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/vnd.api+json")
+    );
+    assert_eq!(response.header("vary"), Some("Accept"));
+}
+
+#[test]
+fn content_type_with_a_foreign_parameter_is_415() {
+    // response-unsupported-media-type
+    let server = TestServer::start();
+    for content_type in [
+        "application/vnd.api+json; charset=utf-8",
+        "application/vnd.api+json;version=1",
+    ] {
+        let response = server.request(
+            "POST",
+            "/api/organisations",
+            &[("Content-Type", content_type)],
+            Some(&organisation_document()),
+        );
+        expect_errors(&response, 415, &[header("Content-Type")]);
+    }
+    // Nothing was created.
+    assert_eq!(
+        expect_document(&server.get("/api/organisations"), 200)["data"],
+        json!([])
+    );
+}
+
+#[test]
+fn content_type_with_an_unsupported_extension_is_415() {
+    // response-unsupported-media-type (ext)
+    let server = TestServer::start();
+    let response = server.request(
+        "POST",
+        "/api/organisations",
+        &[(
+            "Content-Type",
+            "application/vnd.api+json; ext=\"https://jsonapi.org/ext/atomic\"",
+        )],
+        Some(&organisation_document()),
+    );
+    expect_errors(&response, 415, &[header("Content-Type")]);
+}
+
+#[test]
+fn a_document_without_the_jsonapi_media_type_is_415() {
+    // request-content-type
+    let server = TestServer::start();
+    let body = organisation_document();
+    let plain_json = server.request(
+        "POST",
+        "/api/organisations",
+        &[("Content-Type", "application/json")],
+        Some(&body),
+    );
+    expect_errors(&plain_json, 415, &[header("Content-Type")]);
+    let missing = server.request("POST", "/api/organisations", &[], Some(&body));
+    expect_errors(&missing, 415, &[header("Content-Type")]);
+}
+
+#[test]
+fn a_profile_parameter_is_accepted_and_unknown_profiles_ignored() {
+    // Profiles are the only parameter besides ext; unknown profiles MUST be ignored.
+    let server = TestServer::start();
+    let response = server.request(
+        "POST",
+        "/api/organisations",
+        &[
+            (
+                "Content-Type",
+                "application/vnd.api+json; profile=\"https://example.com/unknown\"",
+            ),
+            (
+                "Accept",
+                "application/vnd.api+json; profile=\"https://example.com/unknown\"",
+            ),
+        ],
+        Some(&organisation_document()),
+    );
+    expect_document(&response, 201);
+    assert_eq!(response.header("content-type"), Some(MEDIA_TYPE));
+}
+
+#[test]
+fn accept_with_only_modified_instances_is_406() {
+    // response-not-acceptable
+    let server = TestServer::start();
+    for accept in [
+        "application/vnd.api+json; charset=utf-8",
+        "application/vnd.api+json; charset=utf-8, application/vnd.api+json; foo=bar",
+        "application/vnd.api+json; ext=\"https://example.com/unsupported\"",
+    ] {
+        let response = server.request("GET", "/api/conversations", &[("Accept", accept)], None);
+        expect_errors(&response, 406, &[header("Accept")]);
+    }
+}
+
+#[test]
+fn accept_with_one_plain_instance_is_served() {
+    // response-not-acceptable: instances with foreign parameters are ignored, not fatal.
+    let server = TestServer::start();
+    let response = server.request(
+        "GET",
+        "/api/conversations",
+        &[(
+            "Accept",
+            "application/vnd.api+json; charset=utf-8, application/vnd.api+json",
+        )],
+        None,
+    );
+    expect_document(&response, 200);
+}
+
+#[test]
+fn wildcard_or_missing_accept_is_served() {
+    let server = TestServer::start();
+    for headers in [
+        vec![("Accept", "*/*")],
+        vec![],
+        vec![("Accept", "application/json, */*;q=0.8")],
+    ] {
+        let response = server.request("GET", "/api/organisations", &headers, None);
+        expect_document(&response, 200);
+    }
+}
+
+#[test]
+fn jsonapi_content_type_with_parameters_on_a_get_is_415() {
+    // response-unsupported-media-type applies whenever the header carries the JSON:API media type.
+    let server = TestServer::start();
+    let response = server.request(
+        "GET",
+        "/api/organisations",
+        &[("Content-Type", "application/vnd.api+json; charset=utf-8")],
+        None,
+    );
+    expect_errors(&response, 415, &[header("Content-Type")]);
+    // A generic content type on a bodiless GET (some clients always send one) is harmless.
+    let response = server.request(
+        "GET",
+        "/api/organisations",
+        &[("Content-Type", "application/json")],
+        None,
+    );
+    expect_document(&response, 200);
+}

@@ -1,0 +1,120 @@
+//! Spec section: errors. Every failure is a JSON:API error document (the harness validates each).
+
+use crate::support::{expect_errors, no_source, TestServer};
+
+#[test]
+fn unknown_routes_are_404_documents() {
+    let server = TestServer::start();
+    for path in [
+        "/",
+        "/api",
+        "/nope",
+        "/api/conversations/a/b/c/d",
+        "/api/conversations/a/relationships",
+    ] {
+        expect_errors(&server.get(path), 404, &[no_source()]);
+    }
+}
+
+#[test]
+fn wrong_methods_are_405_with_allow() {
+    let server = TestServer::start();
+    let response = server.request("PUT", "/api/conversations", &[], None);
+    expect_errors(&response, 405, &[no_source()]);
+    assert_eq!(response.header("allow"), Some("GET, POST"));
+    let response = server.request(
+        "POST",
+        "/api/conversations/x",
+        &[("Content-Type", "application/vnd.api+json")],
+        Some(b"{}"),
+    );
+    expect_errors(&response, 405, &[no_source()]);
+    assert_eq!(response.header("allow"), Some("GET, PATCH, DELETE"));
+    let response = server.request("DELETE", "/health", &[], None);
+    expect_errors(&response, 405, &[no_source()]);
+    // An unknown type is not found, whatever the method.
+    expect_errors(
+        &server.request("PUT", "/api/widgets", &[], None),
+        404,
+        &[no_source()],
+    );
+}
+
+#[test]
+fn bodies_over_the_limit_are_413() {
+    let server = TestServer::start();
+    let name = "x".repeat(confab::http::DEFAULT_BODY_LIMIT);
+    let body = format!(
+        "{{\"data\": {{\"type\": \"Organisation\", \"attributes\": {{\"name\": \"{name}\"}}}}}}"
+    );
+    let response = server.request(
+        "POST",
+        "/api/organisations",
+        &[("Content-Type", "application/vnd.api+json")],
+        Some(body.as_bytes()),
+    );
+    expect_errors(&response, 413, &[no_source()]);
+}
+
+#[test]
+fn an_unreachable_database_is_503() {
+    let server = TestServer::start_without_database();
+    expect_errors(&server.get("/api/conversations"), 503, &[no_source()]);
+    expect_errors(&server.get("/health"), 503, &[no_source()]);
+}
+
+#[test]
+fn hostile_input_never_reaches_a_500() {
+    let server = TestServer::start();
+    let organisation = server.create_organisation("Acme");
+    for path in [
+        "/api/conversations/%00",
+        "/api/conversations/%FF%FE",
+        "/api/conversations/1'%20OR%20'1'='1",
+        "/api/conversations?include=%FF",
+        "/api/conversations?%5B%5D=1",
+        "/api/conversations?fields[%22]=x",
+    ] {
+        let response = server.get(path);
+        assert!(
+            matches!(response.status, 400 | 404),
+            "{path}: {}",
+            response.status
+        );
+    }
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let response = server.request(
+        "POST",
+        "/api/organisations",
+        &[("Content-Type", "application/vnd.api+json")],
+        Some(deep.as_bytes()),
+    );
+    assert_eq!(response.status, 400);
+    // NUL cannot be stored by PostgreSQL; both backends refuse it the same way.
+    let response = server.patch(
+        &format!("/api/organisations/{organisation}"),
+        &serde_json::json!({"data": {"type": "Organisation", "id": organisation, "attributes": {"name": "a\u{0000}b"}}}),
+    );
+    expect_errors(
+        &response,
+        422,
+        &[crate::support::pointer("/data/attributes/name")],
+    );
+    let response = server.post(
+        "/api/conversations",
+        &serde_json::json!({"data": {"type": "Conversation", "attributes": {"channel": "chat", "metadata": {"k": "\u{0000}"}},
+            "relationships": {"organisation": {"data": {"type": "Organisation", "id": "\u{0000}"}}}}}),
+    );
+    expect_errors(
+        &response,
+        404,
+        &[crate::support::pointer(
+            "/data/relationships/organisation/data",
+        )],
+    );
+    // Ids are matched whatever their case.
+    let upper = organisation.to_uppercase();
+    let document =
+        crate::support::expect_document(&server.get(&format!("/api/organisations/{upper}")), 200);
+    assert_eq!(document["data"]["id"], serde_json::json!(organisation));
+}

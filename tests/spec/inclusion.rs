@@ -1,0 +1,198 @@
+//! Spec section: inclusion of related resources (compound documents), and its cost.
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+
+use crate::support::{expect_document, expect_errors, parameter, TestServer};
+
+fn keys(resources: &Value) -> Vec<(String, String)> {
+    resources
+        .as_array()
+        .expect("array of resources")
+        .iter()
+        .map(|r| {
+            (
+                r["type"].as_str().unwrap().to_string(),
+                r["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// An organisation with `conversations` conversations of two items each.
+fn seed(server: &TestServer, conversations: usize) -> (String, Vec<String>, Vec<String>) {
+    let organisation = server.create_organisation("Acme");
+    let mut conversation_ids = Vec::new();
+    let mut item_ids = Vec::new();
+    for _ in 0..conversations {
+        let conversation = server.create_conversation(&organisation, json!({"channel": "chat"}));
+        item_ids.push(server.create_item(&conversation, "hello"));
+        item_ids.push(server.create_item(&conversation, "thanks"));
+        conversation_ids.push(conversation);
+    }
+    (organisation, conversation_ids, item_ids)
+}
+
+#[test]
+fn included_resources_have_full_linkage_and_no_duplicates() {
+    // compound-documents-top-level-included, compound-documents-full-linkage,
+    // compound-documents-duplicates
+    let server = TestServer::start();
+    let (organisation, conversations, items) = seed(&server, 3);
+    let document = expect_document(
+        &server.get("/api/conversations?include=conversation_items.organisation"),
+        200,
+    );
+    let included = keys(&document["included"]);
+    let unique: BTreeSet<_> = included.iter().cloned().collect();
+    assert_eq!(unique.len(), included.len(), "duplicates in included");
+    let mut expected: BTreeSet<(String, String)> = items
+        .iter()
+        .map(|id| ("ConversationItem".to_string(), id.clone()))
+        .collect();
+    expected.insert(("Organisation".to_string(), organisation.clone()));
+    assert_eq!(unique, expected);
+    // Every included resource is reached by linkage from the primary data or another included one.
+    let mut linked = BTreeSet::new();
+    for resource in document["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(document["included"].as_array().unwrap())
+    {
+        for relationship in resource["relationships"].as_object().unwrap().values() {
+            match &relationship["data"] {
+                Value::Array(identifiers) => {
+                    linked.extend(keys(&Value::Array(identifiers.clone())))
+                }
+                Value::Object(_) => linked.extend(keys(&json!([relationship["data"]]))),
+                _ => {}
+            }
+        }
+    }
+    assert!(expected.is_subset(&linked));
+    // Items are linked from their own conversation, in position order.
+    for (index, conversation) in document["data"].as_array().unwrap().iter().enumerate() {
+        let linkage = keys(&conversation["relationships"]["conversation_items"]["data"]);
+        let which = conversations.len() - 1 - index; // newest first
+        assert_eq!(conversation["id"], json!(conversations[which]));
+        assert_eq!(
+            linkage.iter().map(|(_, id)| id.clone()).collect::<Vec<_>>(),
+            items[which * 2..which * 2 + 2].to_vec()
+        );
+    }
+}
+
+#[test]
+fn primary_resources_are_not_repeated_in_included() {
+    // compound-documents-duplicates: a path back to the primary data adds nothing to included.
+    let server = TestServer::start();
+    let (organisation, conversations, items) = seed(&server, 1);
+    let document = expect_document(
+        &server.get(&format!(
+            "/api/conversations/{}?include=conversation_items.conversation.organisation",
+            conversations[0]
+        )),
+        200,
+    );
+    let included: BTreeSet<_> = keys(&document["included"]).into_iter().collect();
+    let mut expected: BTreeSet<_> = items
+        .iter()
+        .map(|id| ("ConversationItem".to_string(), id.clone()))
+        .collect();
+    expected.insert(("Organisation".to_string(), organisation));
+    assert_eq!(included, expected);
+}
+
+#[test]
+fn only_requested_resources_are_included() {
+    // inclusion-unrequested
+    let server = TestServer::start();
+    let (organisation, conversations, _) = seed(&server, 2);
+    let document = expect_document(&server.get("/api/conversations?include=organisation"), 200);
+    assert_eq!(
+        keys(&document["included"]),
+        vec![("Organisation".to_string(), organisation)]
+    );
+    for conversation in document["data"].as_array().unwrap() {
+        assert!(conversation["relationships"]["conversation_items"]
+            .get("data")
+            .is_none());
+    }
+    let plain = expect_document(
+        &server.get(&format!("/api/conversations/{}", conversations[0])),
+        200,
+    );
+    assert!(plain.get("included").is_none());
+}
+
+#[test]
+fn include_works_on_related_endpoints() {
+    let server = TestServer::start();
+    let (organisation, conversations, _) = seed(&server, 1);
+    let document = expect_document(
+        &server.get(&format!(
+            "/api/conversations/{}/conversation_items?include=organisation",
+            conversations[0]
+        )),
+        200,
+    );
+    assert_eq!(
+        keys(&document["included"]),
+        vec![("Organisation".to_string(), organisation)]
+    );
+}
+
+#[test]
+fn unknown_or_too_deep_paths_are_400() {
+    // inclusion-bad-request
+    let server = TestServer::start();
+    for path in [
+        "/api/conversations?include=author",
+        "/api/conversations?include=conversation_items.nope",
+        "/api/conversations?include=conversation_items..organisation",
+        "/api/conversations?include=",
+        "/api/conversations?include=conversation_items.conversation.conversation_items.organisation",
+    ] {
+        expect_errors(&server.get(path), 400, &[parameter("include")]);
+    }
+    // Every bad path is reported, one error each.
+    expect_errors(
+        &server.get("/api/conversations?include=a,organisation,b"),
+        400,
+        &[parameter("include"), parameter("include")],
+    );
+    // Linkage endpoints render identifiers only.
+    expect_errors(
+        &server.get("/api/organisations/x/relationships/conversations?include=conversations"),
+        400,
+        &[parameter("include")],
+    );
+}
+
+#[test]
+fn include_costs_one_statement_per_path_level_whatever_the_page_size() {
+    // No N+1: the primary query, then one statement per include level.
+    let measure = |conversations: usize| {
+        let server = TestServer::start();
+        seed(&server, conversations);
+        let before = server.statements();
+        let document = expect_document(
+            &server.get("/api/conversations?include=conversation_items.organisation"),
+            200,
+        );
+        let cost = server.statements() - before;
+        assert_eq!(document["data"].as_array().unwrap().len(), conversations);
+        assert_eq!(
+            document["included"].as_array().unwrap().len(),
+            conversations * 2 + 1
+        );
+        cost
+    };
+    let one = measure(1);
+    let twenty = measure(20);
+    assert_eq!(one, twenty, "statement count grows with the page");
+    // Connection check-out ping + conversations + items + organisations.
+    assert!(one <= 4, "{one} statements");
+}

@@ -1,0 +1,16 @@
+//! confab's HTTP test suite. Modules follow the sections of the JSON:API 1.1 specification;
+//! tests cite the normative statement ids (`../shared/jsonapi/normative-statements-1.1.json`)
+//! they hold.
+
+mod support;
+
+mod content_negotiation;
+mod creating_updating_deleting;
+mod document_structure;
+mod errors;
+mod fetching_data;
+mod inclusion;
+mod operations;
+mod query_parameters;
+mod schema_validator;
+mod sparse_fieldsets;

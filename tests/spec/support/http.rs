@@ -1,0 +1,179 @@
+//! A deliberately plain HTTP/1.1 client: the request target goes out exactly as written (raw or
+//! percent-encoded brackets alike), and every JSON:API response is checked on arrival.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::schema;
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The value of a header (names compared case-insensitively); several values are joined.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text()))
+    }
+}
+
+pub fn send(
+    address: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Response {
+    let mut stream = TcpStream::connect(address).expect("connect to test server");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut request =
+        format!("{method} {target} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if let Some(body) = body {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body.unwrap_or_default());
+    // The server may answer (413) and close before reading a large body; that is fine.
+    let _ = stream.write_all(&bytes);
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    let response = parse(&raw);
+    check(method, &response);
+    response
+}
+
+fn parse(raw: &[u8]) -> Response {
+    let split = raw
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .unwrap_or_else(|| {
+            panic!(
+                "no header end in response: {}",
+                String::from_utf8_lossy(raw)
+            )
+        });
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().expect("status line");
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for line in lines {
+        let (name, value) = line.split_once(':').expect("header line");
+        let (name, value) = (name.trim().to_ascii_lowercase(), value.trim().to_string());
+        match headers.iter_mut().find(|(key, _)| *key == name) {
+            Some((_, existing)) => {
+                existing.push_str(", ");
+                existing.push_str(&value);
+            }
+            None => headers.push((name, value)),
+        }
+    }
+    let rest = &raw[split + 4..];
+    let chunked = headers
+        .iter()
+        .any(|(name, value)| name == "transfer-encoding" && value.contains("chunked"));
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_vec()
+    };
+    Response {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut rest: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size line");
+        let size_text = String::from_utf8_lossy(&rest[..line_end]);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("0").trim(), 16)
+            .expect("chunk size");
+        rest = &rest[line_end + 2..];
+        if size == 0 {
+            return body;
+        }
+        body.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
+    }
+}
+
+/// Every JSON:API body the suite receives is validated against the official schema and parsed
+/// by the `jsonapi` crate; a 204 must have no body and no content type.
+fn check(method: &str, response: &Response) {
+    if response.status == 204 {
+        assert!(response.body.is_empty(), "204 with a body");
+        assert_eq!(
+            response.header("content-type"),
+            None,
+            "204 with a content type"
+        );
+        return;
+    }
+    if method == "HEAD" {
+        return;
+    }
+    let content_type = response.header("content-type").unwrap_or_default();
+    assert!(
+        content_type.starts_with(super::MEDIA_TYPE),
+        "response {} is not JSON:API ({content_type:?}): {}",
+        response.status,
+        response.text()
+    );
+    let document = response.json();
+    schema::assert_valid(&document);
+    let parsed: jsonapi::api::JsonApiDocument = serde_json::from_value(document.clone())
+        .unwrap_or_else(|e| {
+            panic!("the jsonapi crate cannot parse the response ({e}): {document:#}")
+        });
+    match parsed {
+        jsonapi::api::JsonApiDocument::Error(errors) => {
+            assert!(
+                response.status >= 400,
+                "error document with status {}",
+                response.status
+            );
+            assert!(!errors.errors.is_empty());
+        }
+        jsonapi::api::JsonApiDocument::Data(_) => {
+            assert!(
+                response.status < 400,
+                "data document with status {}",
+                response.status
+            );
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! The test harness: a real confab server on a loopback port over a fresh database, a plain
+//! HTTP/1.1 client that sends request targets byte for byte, and checks applied to every
+//! JSON:API response (official JSON Schema with format checks, and the `jsonapi` crate as an
+//! independent client).
+//!
+//! Backend: SQLite in a temporary file by default; PostgreSQL when `CONFAB_TEST_POSTGRES_URL`
+//! names an administrative database (the suite must be built with `--features postgres`). Each
+//! test gets a database of its own.
+
+#![allow(dead_code)]
+
+pub mod http;
+pub mod schema;
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use confab::http::{AppState, DEFAULT_BODY_LIMIT};
+use confab::resources::REGISTRY;
+use confab::store::{run_migrations, DatabaseUrl, PoolOptions, Store};
+
+pub use self::http::Response;
+
+pub const MEDIA_TYPE: &str = "application/vnd.api+json";
+
+/// A database that exists for one test and is removed after it.
+enum TestDatabase {
+    Sqlite(PathBuf),
+    #[cfg(feature = "postgres")]
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// A location where no database can be opened (for 503 tests).
+    Unreachable,
+}
+
+impl TestDatabase {
+    fn create() -> (Self, DatabaseUrl) {
+        let suffix = uuid::Uuid::new_v4().simple().to_string();
+        match std::env::var("CONFAB_TEST_POSTGRES_URL") {
+            Ok(admin_url) if !admin_url.is_empty() => Self::create_postgres(admin_url, suffix),
+            _ => {
+                let path = std::env::temp_dir().join(format!("confab-test-{suffix}.db"));
+                let url = DatabaseUrl::Sqlite(path.display().to_string());
+                (TestDatabase::Sqlite(path), url)
+            }
+        }
+    }
+
+    #[cfg(feature = "postgres")]
+    fn create_postgres(admin_url: String, suffix: String) -> (Self, DatabaseUrl) {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        let name = format!("confab_test_{suffix}");
+        let mut admin = diesel::PgConnection::establish(&admin_url)
+            .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin_url}: {e}"));
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .expect("create test database");
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(base, _)| base);
+        let url = DatabaseUrl::Postgres(format!("{base}/{name}"));
+        (TestDatabase::Postgres { admin_url, name }, url)
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    fn create_postgres(_admin_url: String, _suffix: String) -> (Self, DatabaseUrl) {
+        panic!(
+            "CONFAB_TEST_POSTGRES_URL is set but the suite was built without --features postgres"
+        );
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        !matches!(self, TestDatabase::Sqlite(_) | TestDatabase::Unreachable)
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match self {
+            TestDatabase::Sqlite(path) => {
+                for extension in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{extension}", path.display()));
+                }
+            }
+            #[cfg(feature = "postgres")]
+            TestDatabase::Postgres { admin_url, name } => {
+                use diesel::connection::SimpleConnection;
+                use diesel::Connection;
+                if let Ok(mut admin) = diesel::PgConnection::establish(admin_url) {
+                    let _ = admin
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+                }
+            }
+            TestDatabase::Unreachable => {}
+        }
+    }
+}
+
+/// A running server and the database behind it.
+pub struct TestServer {
+    pub address: SocketAddr,
+    pub store: Store,
+    handle: actix_web::dev::ServerHandle,
+    // Dropped after the server is told to stop.
+    database: TestDatabase,
+}
+
+impl TestServer {
+    pub fn start() -> Self {
+        let (database, url) = TestDatabase::create();
+        let store = Store::open(&url, PoolOptions::default()).expect("open test database");
+        run_migrations(&mut store.connection().expect("connection")).expect("migrations");
+        Self::serve(store, database)
+    }
+
+    /// A server whose database cannot be reached at all.
+    pub fn start_without_database() -> Self {
+        let url = DatabaseUrl::Sqlite("/nonexistent-confab-dir/never/here.db".into());
+        let options = PoolOptions {
+            eager: false,
+            connection_timeout: Duration::from_millis(300),
+            ..PoolOptions::default()
+        };
+        let store = Store::open(&url, options).expect("lazy pool");
+        Self::serve(store, TestDatabase::Unreachable)
+    }
+
+    fn serve(store: Store, database: TestDatabase) -> Self {
+        REGISTRY.check().expect("registry is consistent");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let address = listener.local_addr().expect("local address");
+        let state = AppState {
+            store: store.clone(),
+            registry: &REGISTRY,
+            body_limit: DEFAULT_BODY_LIMIT,
+        };
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = confab::http::serve(state, listener, 1).expect("server");
+                sender.send(server.handle()).expect("send handle");
+                let _ = server.await;
+            })
+        });
+        let handle = receiver.recv().expect("server started");
+        TestServer {
+            address,
+            store,
+            handle,
+            database,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database.is_postgres()
+    }
+
+    /// Statements run by the server's connections so far.
+    pub fn statements(&self) -> u64 {
+        self.store.statements().get()
+    }
+
+    pub fn request(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Response {
+        http::send(self.address, method, target, headers, body)
+    }
+
+    pub fn get(&self, target: &str) -> Response {
+        self.request("GET", target, &[("Accept", MEDIA_TYPE)], None)
+    }
+
+    pub fn post(&self, target: &str, document: &Value) -> Response {
+        self.send_document("POST", target, document)
+    }
+
+    pub fn patch(&self, target: &str, document: &Value) -> Response {
+        self.send_document("PATCH", target, document)
+    }
+
+    pub fn delete(&self, target: &str) -> Response {
+        self.request("DELETE", target, &[("Accept", MEDIA_TYPE)], None)
+    }
+
+    fn send_document(&self, method: &str, target: &str, document: &Value) -> Response {
+        let body = serde_json::to_vec(document).expect("serialize");
+        self.request(
+            method,
+            target,
+            &[("Accept", MEDIA_TYPE), ("Content-Type", MEDIA_TYPE)],
+            Some(&body),
+        )
+    }
+
+    pub fn create_organisation(&self, name: &str) -> String {
+        let response = self.post(
+            "/api/organisations",
+            &json!({"data": {"type": "Organisation", "attributes": {"name": name}}}),
+        );
+        created_id(&response)
+    }
+
+    pub fn create_conversation(&self, organisation: &str, attributes: Value) -> String {
+        let response = self.post(
+            "/api/conversations",
+            &json!({"data": {
+                "type": "Conversation",
+                "attributes": attributes,
+                "relationships": {"organisation": {"data": {"type": "Organisation", "id": organisation}}}
+            }}),
+        );
+        created_id(&response)
+    }
+
+    pub fn create_item(&self, conversation: &str, content: &str) -> String {
+        let response = self.post(
+            "/api/conversation_items",
+            &json!({"data": {
+                "type": "ConversationItem",
+                "attributes": {"role": "user", "content": content},
+                "relationships": {"conversation": {"data": {"type": "Conversation", "id": conversation}}}
+            }}),
+        );
+        created_id(&response)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        // Stop accepting and release the pool before the database is removed.
+        drop(self.handle.stop(false));
+    }
+}
+
+fn created_id(response: &Response) -> String {
+    assert_eq!(response.status, 201, "create failed: {}", response.text());
+    response.json()["data"]["id"]
+        .as_str()
+        .expect("created resource has an id")
+        .to_string()
+}
+
+/// Asserts the status and returns the document; the document was already validated on receipt.
+pub fn expect_document(response: &Response, status: u16) -> Value {
+    assert_eq!(
+        response.status,
+        status,
+        "unexpected status; body: {}",
+        response.text()
+    );
+    assert_eq!(response.header("content-type"), Some(MEDIA_TYPE));
+    assert_eq!(response.header("vary"), Some("Accept"));
+    response.json()
+}
+
+/// Asserts an error response: status, one error object per expected (status, source) pair.
+pub fn expect_errors(response: &Response, status: u16, sources: &[Value]) -> Value {
+    let document = expect_document(response, status);
+    let errors = document["errors"].as_array().expect("errors array");
+    let found: Vec<&Value> = errors.iter().map(|error| &error["source"]).collect();
+    let expected: Vec<&Value> = sources.iter().collect();
+    assert_eq!(found, expected, "error sources differ: {document:#}");
+    for error in errors {
+        let error_status = error["status"].as_str().expect("status string");
+        assert!(
+            error_status.len() == 3 && error["title"].is_string() && error["detail"].is_string(),
+            "{error:#}"
+        );
+        assert!(error["code"].is_string(), "{error:#}");
+    }
+    document
+}
+
+pub fn pointer(pointer: &str) -> Value {
+    json!({"pointer": pointer})
+}
+
+pub fn parameter(parameter: &str) -> Value {
+    json!({"parameter": parameter})
+}
+
+pub fn header(header: &str) -> Value {
+    json!({"header": header})
+}
+
+pub fn no_source() -> Value {
+    Value::Null
+}
