@@ -271,7 +271,12 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(detail) => ApiError::Unavailable(detail),
             StoreError::UniqueViolation => ApiError::Duplicate {
                 pointer: None,
-                detail: "A resource with these values already exists.".into(),
+                detail: "A resource with one of these unique values already exists.".into(),
+            },
+            // Existence is checked before writing; a violation means a concurrent delete won.
+            StoreError::ForeignKeyViolation => ApiError::NotFound {
+                detail: "A related resource does not exist (it was deleted meanwhile).".into(),
+                pointer: None,
             },
             other => ApiError::Internal(other.to_string()),
         }
@@ -311,5 +316,38 @@ impl ResponseError for ApiError {
             Ok(body) => response.body(body),
             Err(_) => response.finish(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_errors_map_to_client_or_availability_statuses() {
+        let status = |error: StoreError| ApiError::from(error).status().as_u16();
+        assert_eq!(status(StoreError::UniqueViolation), 409);
+        assert_eq!(status(StoreError::ForeignKeyViolation), 404);
+        assert_eq!(status(StoreError::Unavailable("down".into())), 503);
+        assert_eq!(status(StoreError::Decode("bad".into())), 500);
+    }
+
+    #[test]
+    fn several_problems_take_the_most_general_status() {
+        // error-general
+        let member = || ApiError::invalid_member("/data/attributes/a", "bad");
+        assert_eq!(ApiError::Many(vec![member(), member()]).status().as_u16(), 422);
+        let mixed = ApiError::Many(vec![member(), ApiError::not_found("gone")]);
+        assert_eq!(mixed.status().as_u16(), 400);
+        assert_eq!(mixed.to_document().errors.len(), 2);
+        let fault = ApiError::Many(vec![member(), ApiError::Internal("x".into())]);
+        assert_eq!(fault.status().as_u16(), 500);
+    }
+
+    #[test]
+    fn internal_details_are_not_sent() {
+        let document = ApiError::Internal("secret table name".into()).to_document();
+        let detail = document.errors[0].detail.clone().unwrap_or_default();
+        assert!(!detail.contains("secret"));
     }
 }

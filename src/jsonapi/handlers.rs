@@ -13,7 +13,7 @@ use super::resource::{
     Cardinality, Default, NewRow, Registry, Relationship, ResourceType, ServerValue, Write,
 };
 use crate::http::error::ApiError;
-use crate::store::{self, truncate_to_micros, Condition, Db, SqlValue, StoreError};
+use crate::store::{self, truncate_to_micros, Condition, Db, SqlValue};
 
 /// Collections answer at most this many resources until pagination lands.
 pub const COLLECTION_LIMIT: i64 = 20;
@@ -171,7 +171,7 @@ pub fn create(
         if let Some(before_insert) = resource.before_insert {
             before_insert(conn, &mut row)?;
         }
-        store::insert(conn, resource.table, row.into_values()).map_err(duplicate_or)?;
+        store::insert(conn, resource.table, row.into_values())?;
         graph::load_one(conn, resource, &id)?
             .ok_or_else(|| ApiError::Internal("created row not found".into()))
     })?;
@@ -203,7 +203,7 @@ pub fn update(
                     values.push((attribute.name, now()));
                 }
             }
-            store::update(conn, resource.table, id, values).map_err(duplicate_or)?;
+            store::update(conn, resource.table, id, values)?;
         }
         graph::load_one(conn, resource, id)?.ok_or_else(|| not_found(resource, id))
     })?;
@@ -275,14 +275,4 @@ fn new_row(resource: &ResourceType, id: &str, changes: Changes) -> NewRow {
         row.set(change.column, SqlValue::Text(change.id));
     }
     row
-}
-
-fn duplicate_or(error: StoreError) -> ApiError {
-    match error {
-        StoreError::UniqueViolation => ApiError::Duplicate {
-            pointer: None,
-            detail: "A resource with one of these unique values already exists.".into(),
-        },
-        other => other.into(),
-    }
 }

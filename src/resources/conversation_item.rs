@@ -119,7 +119,10 @@ fn before_insert(conn: &mut Db, row: &mut NewRow) -> Result<(), ApiError> {
     }
     .load(conn)?
     .pop()
-    .ok_or_else(|| ApiError::Internal("conversation vanished during insert".into()))?;
+    .ok_or_else(|| ApiError::NotFound {
+        detail: "The conversation was deleted while the item was being created.".into(),
+        pointer: Some("/data/relationships/conversation/data".into()),
+    })?;
     let position = conversation
         .get("last_item_position")
         .and_then(|v| v.as_i64());

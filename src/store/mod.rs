@@ -241,24 +241,33 @@ impl Store {
 }
 
 /// Runs `work` inside one transaction; any error rolls everything back.
+///
+/// On SQLite the transaction begins `IMMEDIATE`, taking the write lock up front: a deferred one
+/// that reads and then writes fails at once with `SQLITE_BUSY_SNAPSHOT` when another writer
+/// committed in between, and the busy timeout does not retry that.
 pub fn transaction<T, E>(conn: &mut Db, work: impl FnOnce(&mut Db) -> Result<T, E>) -> Result<T, E>
 where
     E: From<StoreError>,
 {
-    conn.transaction::<T, TransactionError<E>, _>(|conn| work(conn).map_err(TransactionError::Work))
-        .map_err(|error| match error {
-            TransactionError::Work(error) => error,
-            TransactionError::Database(error) => E::from(StoreError::from(error)),
-        })
-}
-
-enum TransactionError<E> {
-    Work(E),
-    Database(diesel::result::Error),
-}
-
-impl<E> From<diesel::result::Error> for TransactionError<E> {
-    fn from(error: diesel::result::Error) -> Self {
-        TransactionError::Database(error)
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let begun = match conn {
+        Db::Sqlite(inner) => AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE"),
+        #[cfg(feature = "postgres")]
+        Db::Postgres(_) => <Db as TransactionManager<Db>>::begin_transaction(conn),
+    };
+    begun.map_err(|error| E::from(StoreError::from(error)))?;
+    match work(conn) {
+        Ok(value) => match <Db as TransactionManager<Db>>::commit_transaction(conn) {
+            Ok(()) => Ok(value),
+            Err(error) => {
+                let _ = <Db as TransactionManager<Db>>::rollback_transaction(conn);
+                Err(E::from(StoreError::from(error)))
+            }
+        },
+        Err(error) => {
+            // A failed rollback leaves the manager broken; r2d2 then discards the connection.
+            let _ = <Db as TransactionManager<Db>>::rollback_transaction(conn);
+            Err(error)
+        }
     }
 }

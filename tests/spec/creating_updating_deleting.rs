@@ -523,3 +523,46 @@ fn related_ids_are_matched_whatever_their_case() {
         json!(organisation)
     );
 }
+
+#[test]
+fn concurrent_item_creates_all_succeed_with_distinct_positions() {
+    // crud-atomic: each create is one transaction; concurrent writers neither fail nor share a position.
+    let server = TestServer::start();
+    let organisation = server.create_organisation("Acme");
+    let conversation_id = server.create_conversation(&organisation, json!({"channel": "chat"}));
+    let (writers, per_writer) = (6, 8);
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..writers)
+            .map(|writer| {
+                let (server, conversation_id) = (&server, &conversation_id);
+                scope.spawn(move || {
+                    (0..per_writer)
+                        .map(|n| {
+                            server
+                                .post(
+                                    "/api/conversation_items",
+                                    &json!({"data": {"type": "ConversationItem",
+                                        "attributes": {"role": "user", "content": format!("{writer}-{n}")},
+                                        "relationships": {"conversation": {"data": {"type": "Conversation", "id": conversation_id}}}}}),
+                                )
+                                .status
+                        })
+                        .collect::<Vec<u16>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|handle| handle.join().unwrap()).collect()
+    });
+    assert!(statuses.iter().all(|status| *status == 201), "{statuses:?}");
+    let linkage = expect_document(
+        &server.get(&format!("/api/conversations/{conversation_id}?include=conversation_items")),
+        200,
+    );
+    let positions: Vec<i64> = linkage["included"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["attributes"]["position"].as_i64().unwrap())
+        .collect();
+    assert_eq!(positions, (1..=(writers * per_writer) as i64).collect::<Vec<_>>());
+}
