@@ -1,11 +1,15 @@
-//! The `confab` command: serves the API (the default) or applies migrations.
+//! The `confab` command: serves the API (the default), applies migrations, and lets operators
+//! manage organisations and API keys against the same database.
 
 use std::net::TcpListener;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
+use confab::auth::keys::{self, NewKey};
+use confab::auth::SCOPES;
 use confab::http::{self, AppState, DEFAULT_BODY_LIMIT};
+use confab::operators;
 use confab::resources::REGISTRY;
 use confab::store::{run_migrations, DatabaseUrl, PoolOptions, Store, DEFAULT_DATABASE_URL};
 
@@ -19,37 +23,98 @@ struct Cli {
     /// `postgres://…` for PostgreSQL; a file path or `sqlite://PATH` for SQLite.
     #[arg(long, global = true, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     database_url: String,
+    #[command(flatten)]
+    serve: ServeArgs,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(
+        long,
+        global = true,
+        env = "CONFAB_BIND",
+        default_value = "127.0.0.1:8080"
+    )]
+    bind: String,
+    /// Do not create the `demo` organisation and key on an empty database.
+    #[arg(long, global = true)]
+    no_bootstrap: bool,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API (what `confab` does with no subcommand). Applies pending migrations first.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, env = "CONFAB_BIND", default_value = "127.0.0.1:8080")]
-        bind: String,
-    },
+    Serve,
     /// Apply pending migrations and exit.
     Migrate,
+    /// Manage organisations.
+    #[command(subcommand)]
+    Organisations(OrganisationCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeyCommand),
+}
+
+#[derive(Subcommand)]
+enum OrganisationCommand {
+    /// Create an organisation and print its id.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Lowercase letters, digits and hyphens; made from the name when left out.
+        #[arg(long)]
+        slug: Option<String>,
+    },
+    /// Delete an organisation and everything it owns.
+    Delete {
+        /// The organisation's id or slug.
+        organisation: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Create a key; the key alone is printed on the last line (it cannot be shown again).
+    Create {
+        /// The organisation's id or slug.
+        #[arg(long)]
+        organisation: String,
+        /// Comma-separated; all of conversation:read, conversation:write, organisation:read,
+        /// organisation:write when left out.
+        #[arg(long)]
+        scopes: Option<String>,
+        /// Make an `sk_test_` key rather than `sk_live_`.
+        #[arg(long)]
+        test: bool,
+        /// Days until the key expires; never when left out.
+        #[arg(long)]
+        expires_in: Option<u32>,
+    },
+    /// List keys (never their secrets).
+    List {
+        /// Only this organisation's keys (id or slug).
+        #[arg(long)]
+        organisation: Option<String>,
+    },
+    /// Revoke the key with this prefix (as `keys list` shows it).
+    Revoke { prefix: String },
 }
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::Migrate) => migrate(&cli.database_url),
-        Some(Command::Serve { bind }) => serve(&cli.database_url, &bind),
-        None => {
-            let bind = std::env::var("CONFAB_BIND").unwrap_or_else(|_| "127.0.0.1:8080".into());
-            serve(&cli.database_url, &bind)
-        }
+        None | Some(Command::Serve) => serve(&cli.database_url, &cli.serve),
+        Some(Command::Migrate) => open_and_migrate(&cli.database_url).map(|_| ()),
+        Some(Command::Organisations(command)) => organisations(&cli.database_url, command),
+        Some(Command::Keys(command)) => keys(&cli.database_url, command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            log::error!("{message}");
             eprintln!("confab: {message}");
             ExitCode::FAILURE
         }
@@ -60,32 +125,143 @@ fn open_and_migrate(database_url: &str) -> Result<Store, String> {
     let url = DatabaseUrl::parse(database_url).map_err(|e| e.to_string())?;
     let store = Store::open(&url, PoolOptions::default()).map_err(|e| e.to_string())?;
     let mut conn = store.connection().map_err(|e| e.to_string())?;
-    let applied = run_migrations(&mut conn).map_err(|e| e.to_string())?;
-    for version in &applied {
+    for version in run_migrations(&mut conn).map_err(|e| e.to_string())? {
         log::info!("applied migration {version}");
     }
     Ok(store)
 }
 
-fn migrate(database_url: &str) -> Result<(), String> {
-    open_and_migrate(database_url).map(|_| ())
-}
-
-fn serve(database_url: &str, bind: &str) -> Result<(), String> {
+fn serve(database_url: &str, args: &ServeArgs) -> Result<(), String> {
     REGISTRY.check()?;
     let store = open_and_migrate(database_url)?;
-    let listener = TcpListener::bind(bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    if !args.no_bootstrap {
+        let mut conn = store.connection().map_err(|e| e.to_string())?;
+        if let Some((_, key)) = operators::bootstrap(&mut conn).map_err(|e| e.to_string())? {
+            // Printed once, to stdout, never logged.
+            println!("Created organisation `demo` and an API key with every scope:");
+            println!("{key}");
+            println!("More keys: confab keys create --organisation demo [--scopes …] [--test]");
+        }
+    }
+    let listener = TcpListener::bind(&args.bind)
+        .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
     let state = AppState {
         store,
         registry: &REGISTRY,
         body_limit: DEFAULT_BODY_LIMIT,
     };
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
-    log::info!("confab listening on http://{bind}");
+    log::info!("confab listening on http://{}", args.bind);
     actix_web::rt::System::new().block_on(async move {
         http::serve(state, listener, workers)
             .map_err(|e| e.to_string())?
             .await
             .map_err(|e| e.to_string())
     })
+}
+
+fn organisations(database_url: &str, command: OrganisationCommand) -> Result<(), String> {
+    let store = open_and_migrate(database_url)?;
+    let mut conn = store.connection().map_err(|e| e.to_string())?;
+    match command {
+        OrganisationCommand::Create { name, slug } => {
+            let id = operators::create_organisation(&mut conn, &name, slug.as_deref())
+                .map_err(|e| describe(&e))?;
+            println!("{id}");
+        }
+        OrganisationCommand::Delete { organisation } => {
+            operators::delete_organisation(&mut conn, &organisation).map_err(|e| describe(&e))?;
+            println!("deleted {organisation}");
+        }
+    }
+    Ok(())
+}
+
+fn keys(database_url: &str, command: KeyCommand) -> Result<(), String> {
+    let store = open_and_migrate(database_url)?;
+    let mut conn = store.connection().map_err(|e| e.to_string())?;
+    match command {
+        KeyCommand::Create {
+            organisation,
+            scopes,
+            test,
+            expires_in,
+        } => {
+            let scopes = match scopes {
+                Some(list) => keys::parse_scopes(&list)?,
+                None => SCOPES.iter().map(|scope| scope.to_string()).collect(),
+            };
+            let organisation_id =
+                operators::find_organisation(&mut conn, &organisation).map_err(|e| describe(&e))?;
+            let key = keys::create_key(
+                &mut conn,
+                &NewKey {
+                    organisation_id: organisation_id.clone(),
+                    scopes: scopes.clone(),
+                    test,
+                    expires_in_days: expires_in,
+                },
+            )
+            .map_err(|e| describe(&e))?;
+            println!(
+                "Key for organisation {organisation_id} with scopes {}; store it now, it is not shown again:",
+                scopes.join(",")
+            );
+            println!("{key}");
+        }
+        KeyCommand::List { organisation } => {
+            let organisation_id = match organisation {
+                Some(organisation) => Some(
+                    operators::find_organisation(&mut conn, &organisation)
+                        .map_err(|e| describe(&e))?,
+                ),
+                None => None,
+            };
+            let keys =
+                keys::list_keys(&mut conn, organisation_id.as_deref()).map_err(|e| describe(&e))?;
+            println!("PREFIX\tORGANISATION\tSCOPES\tCREATED\tEXPIRES\tREVOKED\tLAST USED");
+            for key in keys {
+                let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".into());
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    key.prefix,
+                    key.organisation_id,
+                    key.scopes.join(","),
+                    key.created_at,
+                    or_dash(key.expires_at),
+                    or_dash(key.revoked_at),
+                    or_dash(key.last_used_at)
+                );
+            }
+        }
+        KeyCommand::Revoke { prefix } => {
+            if keys::revoke_key(&mut conn, &prefix).map_err(|e| describe(&e))? {
+                println!("revoked {prefix}");
+            } else {
+                return Err(format!("no active key with prefix {prefix}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An error as an operator reads it: the JSON:API detail, with the member it concerns.
+fn describe(error: &confab::http::error::ApiError) -> String {
+    error
+        .to_document()
+        .errors
+        .iter()
+        .map(|object| {
+            let detail = object.detail.clone().unwrap_or_default();
+            match object
+                .source
+                .as_ref()
+                .and_then(|source| source.pointer.clone())
+            {
+                Some(pointer) if !pointer.is_empty() => format!("{detail} ({pointer})"),
+                _ => detail,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }

@@ -37,6 +37,12 @@ pub enum ApiError {
         pointer: Option<String>,
         detail: String,
     },
+    /// No usable API key. `invalid_token` distinguishes a bad key from a missing one (RFC 6750).
+    #[error("unauthorized: {detail}")]
+    Unauthorized { detail: String, invalid_token: bool },
+    /// The key lacks the scope the request needs.
+    #[error("missing scope {scope}")]
+    MissingScope { scope: String },
     #[error("not found: {detail}")]
     NotFound {
         detail: String,
@@ -95,6 +101,13 @@ impl ApiError {
         }
     }
 
+    pub fn unauthorized(detail: impl Into<String>, invalid_token: bool) -> Self {
+        ApiError::Unauthorized {
+            detail: detail.into(),
+            invalid_token,
+        }
+    }
+
     pub fn not_found(detail: impl Into<String>) -> Self {
         ApiError::NotFound {
             detail: detail.into(),
@@ -117,9 +130,10 @@ impl ApiError {
             | ApiError::MalformedBody(_)
             | ApiError::InvalidDocument { .. } => StatusCode::BAD_REQUEST,
             ApiError::InvalidMember { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::ClientGeneratedId { .. } | ApiError::Forbidden { .. } => {
-                StatusCode::FORBIDDEN
-            }
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::ClientGeneratedId { .. }
+            | ApiError::Forbidden { .. }
+            | ApiError::MissingScope { .. } => StatusCode::FORBIDDEN,
             ApiError::Mismatch { .. } | ApiError::Duplicate { .. } => StatusCode::CONFLICT,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -189,6 +203,18 @@ impl ApiError {
                 pointer.as_ref().map(ErrorSource::pointer),
             ),
             ApiError::Forbidden { detail } => ("forbidden", "Forbidden", detail.clone(), None),
+            ApiError::Unauthorized { detail, .. } => (
+                "unauthorized",
+                "Unauthorized",
+                detail.clone(),
+                Some(ErrorSource::header("Authorization")),
+            ),
+            ApiError::MissingScope { scope } => (
+                "missing_scope",
+                "Missing scope",
+                format!("This API key lacks the `{scope}` scope."),
+                None,
+            ),
             ApiError::MethodNotAllowed { method, allowed } => (
                 "method_not_allowed",
                 "Method not allowed",
@@ -302,6 +328,14 @@ impl ResponseError for ApiError {
         }
         let mut response = HttpResponse::build(self.status());
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE)));
+        if let ApiError::Unauthorized { invalid_token, .. } = self {
+            let challenge = if *invalid_token {
+                "Bearer realm=\"confab\", error=\"invalid_token\""
+            } else {
+                "Bearer realm=\"confab\""
+            };
+            response.insert_header((header::WWW_AUTHENTICATE, challenge));
+        }
         if let ApiError::MethodNotAllowed { allowed, .. } = self {
             let allow = allowed
                 .iter()
@@ -336,7 +370,10 @@ mod tests {
     fn several_problems_take_the_most_general_status() {
         // error-general
         let member = || ApiError::invalid_member("/data/attributes/a", "bad");
-        assert_eq!(ApiError::Many(vec![member(), member()]).status().as_u16(), 422);
+        assert_eq!(
+            ApiError::Many(vec![member(), member()]).status().as_u16(),
+            422
+        );
         let mixed = ApiError::Many(vec![member(), ApiError::not_found("gone")]);
         assert_eq!(mixed.status().as_u16(), 400);
         assert_eq!(mixed.to_document().errors.len(), 2);

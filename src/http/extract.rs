@@ -8,11 +8,11 @@ use serde_json::Value;
 use super::error::ApiError;
 
 /// Reads the whole body, refusing more than `limit` bytes before buffering them.
-pub async fn json_body(
+pub async fn read_body(
     request: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
-) -> Result<Value, ApiError> {
+) -> Result<web::Bytes, ApiError> {
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -29,8 +29,13 @@ pub async fn json_body(
         }
         body.extend_from_slice(&chunk);
     }
+    Ok(body.freeze())
+}
+
+/// Parses a request body as JSON.
+pub fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
     if body.is_empty() {
         return Err(ApiError::MalformedBody("the body is empty".into()));
     }
-    serde_json::from_slice(&body).map_err(|error| ApiError::MalformedBody(error.to_string()))
+    serde_json::from_slice(body).map_err(|error| ApiError::MalformedBody(error.to_string()))
 }

@@ -1,5 +1,7 @@
-//! Routes: resolve the type and relationship named in the path, parse the query and body, then
-//! run the generic handler on a blocking thread with a pooled connection.
+//! Routes. Every `/api` request is authenticated first (401), then its type and relationship are
+//! resolved (404), its scopes checked (403), its query and body parsed (400/422), and the generic
+//! handler runs on a blocking thread with one pooled connection, confined to the key's
+//! organisation.
 
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -7,13 +9,14 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
-use super::extract::json_body;
+use super::extract::{parse_json, read_body};
 use super::AppState;
+use crate::auth::{self, Access, Principal};
 use crate::jsonapi::document::{JsonApiObject, MetaDocument, MEDIA_TYPE};
 use crate::jsonapi::handlers::{self, Context};
 use crate::jsonapi::input::{self, Intent};
-use crate::jsonapi::query::{self, Endpoint, Query};
-use crate::jsonapi::resource::{Relationship, ResourceType};
+use crate::jsonapi::query::{self, Endpoint, IncludeTree, Query};
+use crate::jsonapi::resource::{Registry, Relationship, ResourceType};
 use crate::store::Db;
 
 type Reply = Result<HttpResponse, ApiError>;
@@ -58,61 +61,101 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .default_service(web::to(unknown_route));
 }
 
-fn resource_type(
-    state: &AppState,
-    request: &HttpRequest,
-) -> Result<&'static ResourceType, ApiError> {
-    let path = request.match_info().get("type").unwrap_or_default();
-    state.registry.by_path(path).ok_or_else(|| {
-        ApiError::not_found(format!("There is no resource collection `/api/{path}`."))
-    })
+/// What a blocking handler needs from the request, taken out of it up front.
+struct Call {
+    registry: &'static Registry,
+    token: String,
+    type_path: String,
+    id: String,
+    relationship: String,
+    raw_query: String,
+    path: String,
 }
 
-fn relationship(
-    resource: &'static ResourceType,
-    request: &HttpRequest,
-) -> Result<&'static Relationship, ApiError> {
-    let name = request.match_info().get("relationship").unwrap_or_default();
-    resource.relationship(name).ok_or_else(|| {
-        ApiError::not_found(format!("{} has no relationship `{name}`.", resource.name))
-    })
-}
+impl Call {
+    /// A request without a usable `Authorization` header stops here with 401.
+    fn new(state: &AppState, request: &HttpRequest) -> Result<Self, ApiError> {
+        let header = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(|value| value.to_str().unwrap_or_default());
+        let token = auth::bearer_token(header)?.to_string();
+        let segment = |name: &str| {
+            request
+                .match_info()
+                .get(name)
+                .unwrap_or_default()
+                .to_string()
+        };
+        Ok(Call {
+            registry: state.registry,
+            token,
+            type_path: segment("type"),
+            id: segment("id"),
+            relationship: segment("relationship"),
+            raw_query: request.query_string().to_string(),
+            path: request.path().to_string(),
+        })
+    }
 
-fn id(request: &HttpRequest) -> String {
-    request
-        .match_info()
-        .get("id")
-        .unwrap_or_default()
-        .to_string()
-}
+    fn resource(&self) -> Result<&'static ResourceType, ApiError> {
+        self.registry.by_path(&self.type_path).ok_or_else(|| {
+            ApiError::not_found(format!(
+                "There is no resource collection `/api/{}`.",
+                self.type_path
+            ))
+        })
+    }
 
-fn parse_query(
-    state: &AppState,
-    request: &HttpRequest,
-    root: &'static ResourceType,
-    endpoint: Endpoint,
-) -> Result<Query, ApiError> {
-    query::parse(request.query_string(), state.registry, root, endpoint)
-}
+    fn relationship(&self, resource: &ResourceType) -> Result<&'static Relationship, ApiError> {
+        resource.relationship(&self.relationship).ok_or_else(|| {
+            ApiError::not_found(format!(
+                "{} has no relationship `{}`.",
+                resource.name, self.relationship
+            ))
+        })
+    }
 
-/// The request's path and its query re-encoded canonically, so links are valid URI references.
-fn self_link(request: &HttpRequest, query: &Query) -> String {
-    let path = request.path();
-    match query.encoded() {
-        encoded if encoded.is_empty() => path.to_string(),
-        encoded => format!("{path}?{encoded}"),
+    fn query(&self, root: &'static ResourceType, endpoint: Endpoint) -> Result<Query, ApiError> {
+        query::parse(&self.raw_query, self.registry, root, endpoint)
+    }
+
+    /// The request's path and its query re-encoded canonically, so links are valid URI references.
+    fn self_link(&self, query: &Query) -> String {
+        match query.encoded() {
+            encoded if encoded.is_empty() => self.path.clone(),
+            encoded => format!("{}?{encoded}", self.path),
+        }
+    }
+
+    /// Reading a type needs its read scope, and so does every type an `include` reaches.
+    fn require_reads(
+        &self,
+        principal: &Principal,
+        root: &ResourceType,
+        include: &IncludeTree,
+    ) -> Result<(), ApiError> {
+        principal.require(root.scope_family, Access::Read)?;
+        for (relationship, subtree) in &include.children {
+            let target = self.registry.target(relationship)?;
+            self.require_reads(principal, target, subtree)?;
+        }
+        Ok(())
     }
 }
 
-/// Runs database work on the blocking pool with a connection of its own.
-async fn with_connection<T: Send + 'static>(
+/// Authenticates `call` and runs `work` for its principal, on the blocking pool with one
+/// connection for both.
+async fn authorised<T: Send + 'static>(
     state: &AppState,
-    work: impl FnOnce(&mut Db) -> Result<T, ApiError> + Send + 'static,
+    call: Call,
+    work: impl FnOnce(&mut Db, Call, Principal) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let store = state.store.clone();
     web::block(move || {
         let mut conn = store.connection()?;
-        work(&mut conn)
+        let principal = auth::authenticate(&mut conn, &call.token)?;
+        work(&mut conn, call, principal)
     })
     .await?
 }
@@ -125,15 +168,17 @@ fn document(status: StatusCode, body: &impl Serialize) -> Reply {
 }
 
 async fn fetch_collection(state: web::Data<AppState>, request: HttpRequest) -> Reply {
-    let resource = resource_type(&state, &request)?;
-    let query = parse_query(&state, &request, resource, Endpoint::Resources)?;
-    let self_link = self_link(&request, &query);
-    let registry = state.registry;
-    let doc = with_connection(&state, move |conn| {
+    let call = Call::new(&state, &request)?;
+    let doc = authorised(&state, call, |conn, call, principal| {
+        let resource = call.resource()?;
+        let query = call.query(resource, Endpoint::Resources)?;
+        call.require_reads(&principal, resource, &query.include)?;
+        let tenant = principal.tenant();
         let context = Context {
-            registry,
+            registry: call.registry,
+            tenant: &tenant,
             query: &query,
-            self_link,
+            self_link: call.self_link(&query),
         };
         handlers::fetch_collection(conn, &context, resource)
     })
@@ -142,67 +187,91 @@ async fn fetch_collection(state: web::Data<AppState>, request: HttpRequest) -> R
 }
 
 async fn fetch_resource(state: web::Data<AppState>, request: HttpRequest) -> Reply {
-    let resource = resource_type(&state, &request)?;
-    let query = parse_query(&state, &request, resource, Endpoint::Resources)?;
-    let (self_link, id, registry) = (self_link(&request, &query), id(&request), state.registry);
-    let doc = with_connection(&state, move |conn| {
+    let call = Call::new(&state, &request)?;
+    let doc = authorised(&state, call, |conn, call, principal| {
+        let resource = call.resource()?;
+        let query = call.query(resource, Endpoint::Resources)?;
+        call.require_reads(&principal, resource, &query.include)?;
+        let tenant = principal.tenant();
         let context = Context {
-            registry,
+            registry: call.registry,
+            tenant: &tenant,
             query: &query,
-            self_link,
+            self_link: call.self_link(&query),
         };
-        handlers::fetch_resource(conn, &context, resource, &id)
+        handlers::fetch_resource(conn, &context, resource, &call.id)
     })
     .await?;
     document(StatusCode::OK, &doc)
 }
 
 async fn fetch_related(state: web::Data<AppState>, request: HttpRequest) -> Reply {
-    let resource = resource_type(&state, &request)?;
-    let relationship = relationship(resource, &request)?;
-    let target = state.registry.target(relationship)?;
-    let query = parse_query(&state, &request, target, Endpoint::Resources)?;
-    let (self_link, id, registry) = (self_link(&request, &query), id(&request), state.registry);
-    let doc = with_connection(&state, move |conn| {
+    let call = Call::new(&state, &request)?;
+    let doc = authorised(&state, call, |conn, call, principal| {
+        let resource = call.resource()?;
+        let relationship = call.relationship(resource)?;
+        let target = call.registry.target(relationship)?;
+        let query = call.query(target, Endpoint::Resources)?;
+        principal.require(resource.scope_family, Access::Read)?;
+        call.require_reads(&principal, target, &query.include)?;
+        let tenant = principal.tenant();
         let context = Context {
-            registry,
+            registry: call.registry,
+            tenant: &tenant,
             query: &query,
-            self_link,
+            self_link: call.self_link(&query),
         };
-        handlers::fetch_related(conn, &context, resource, &id, relationship)
+        handlers::fetch_related(conn, &context, resource, &call.id, relationship)
     })
     .await?;
     document(StatusCode::OK, &doc)
 }
 
 async fn fetch_relationship(state: web::Data<AppState>, request: HttpRequest) -> Reply {
-    let resource = resource_type(&state, &request)?;
-    let relationship = relationship(resource, &request)?;
-    let query = parse_query(&state, &request, resource, Endpoint::Linkage)?;
-    let (self_link, id, registry) = (self_link(&request, &query), id(&request), state.registry);
-    let doc = with_connection(&state, move |conn| {
+    let call = Call::new(&state, &request)?;
+    let doc = authorised(&state, call, |conn, call, principal| {
+        let resource = call.resource()?;
+        let relationship = call.relationship(resource)?;
+        let target = call.registry.target(relationship)?;
+        let query = call.query(resource, Endpoint::Linkage)?;
+        principal.require(resource.scope_family, Access::Read)?;
+        principal.require(target.scope_family, Access::Read)?;
+        let tenant = principal.tenant();
         let context = Context {
-            registry,
+            registry: call.registry,
+            tenant: &tenant,
             query: &query,
-            self_link,
+            self_link: call.self_link(&query),
         };
-        handlers::fetch_relationship(conn, &context, resource, &id, relationship)
+        handlers::fetch_relationship(conn, &context, resource, &call.id, relationship)
     })
     .await?;
     document(StatusCode::OK, &doc)
 }
 
 async fn create(state: web::Data<AppState>, request: HttpRequest, payload: web::Payload) -> Reply {
-    let resource = resource_type(&state, &request)?;
-    let query = parse_query(&state, &request, resource, Endpoint::Resources)?;
-    let body = json_body(&request, payload, state.body_limit).await?;
-    let changes = input::parse(&body, resource, Intent::Create)?;
-    let (self_link, registry) = (self_link(&request, &query), state.registry);
-    let (location, doc) = with_connection(&state, move |conn| {
+    let call = Call::new(&state, &request)?;
+    let body = read_body(&request, payload, state.body_limit).await?;
+    let (location, doc) = authorised(&state, call, move |conn, call, principal| {
+        let resource = call.resource()?;
+        if !resource.http_writes.create {
+            return Err(ApiError::Forbidden {
+                detail: format!(
+                    "{} resources are not created over HTTP; operators use the command line.",
+                    resource.name
+                ),
+            });
+        }
+        principal.require(resource.scope_family, Access::Write)?;
+        let query = call.query(resource, Endpoint::Resources)?;
+        call.require_reads(&principal, resource, &query.include)?;
+        let changes = input::parse(&parse_json(&body)?, resource, Intent::Create)?;
+        let tenant = principal.tenant();
         let context = Context {
-            registry,
+            registry: call.registry,
+            tenant: &tenant,
             query: &query,
-            self_link,
+            self_link: call.self_link(&query),
         };
         handlers::create(conn, &context, resource, changes)
     })
@@ -215,43 +284,64 @@ async fn create(state: web::Data<AppState>, request: HttpRequest, payload: web::
 }
 
 async fn update(state: web::Data<AppState>, request: HttpRequest, payload: web::Payload) -> Reply {
-    let resource = resource_type(&state, &request)?;
-    let query = parse_query(&state, &request, resource, Endpoint::Resources)?;
-    let body = json_body(&request, payload, state.body_limit).await?;
-    let id = id(&request);
-    let changes = input::parse(&body, resource, Intent::Update { id: &id })?;
-    let (self_link, registry) = (self_link(&request, &query), state.registry);
-    let doc = with_connection(&state, move |conn| {
+    let call = Call::new(&state, &request)?;
+    let body = read_body(&request, payload, state.body_limit).await?;
+    let doc = authorised(&state, call, move |conn, call, principal| {
+        let resource = call.resource()?;
+        principal.require(resource.scope_family, Access::Write)?;
+        let query = call.query(resource, Endpoint::Resources)?;
+        call.require_reads(&principal, resource, &query.include)?;
+        let intent = Intent::Update { id: &call.id };
+        let changes = input::parse(&parse_json(&body)?, resource, intent)?;
+        let tenant = principal.tenant();
         let context = Context {
-            registry,
+            registry: call.registry,
+            tenant: &tenant,
             query: &query,
-            self_link,
+            self_link: call.self_link(&query),
         };
-        handlers::update(conn, &context, resource, &id, changes)
+        handlers::update(conn, &context, resource, &call.id, changes)
     })
     .await?;
     document(StatusCode::OK, &doc)
 }
 
 async fn delete(state: web::Data<AppState>, request: HttpRequest) -> Reply {
-    let resource = resource_type(&state, &request)?;
-    parse_query(&state, &request, resource, Endpoint::NoDocument)?;
-    let id = id(&request);
-    with_connection(&state, move |conn| handlers::delete(conn, resource, &id)).await?;
+    let call = Call::new(&state, &request)?;
+    authorised(&state, call, |conn, call, principal| {
+        let resource = call.resource()?;
+        if !resource.http_writes.delete {
+            return Err(ApiError::Forbidden {
+                detail: format!(
+                    "{} resources are not deleted over HTTP; operators use the command line.",
+                    resource.name
+                ),
+            });
+        }
+        principal.require(resource.scope_family, Access::Write)?;
+        call.query(resource, Endpoint::NoDocument)?;
+        handlers::delete(conn, resource, &principal.tenant(), &call.id)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// updating-relationship-403-status: relationships change through their resources, not their
 /// links, so every write to a relationship link is an unsupported request.
 async fn relationship_write(state: web::Data<AppState>, request: HttpRequest) -> Reply {
-    let resource = resource_type(&state, &request)?;
-    let relationship = relationship(resource, &request)?;
-    Err(ApiError::Forbidden {
-        detail: format!(
-            "`{}` cannot be changed through its relationship link.",
-            relationship.name
-        ),
+    let call = Call::new(&state, &request)?;
+    authorised(&state, call, |_conn, call, _principal| {
+        let resource = call.resource()?;
+        let relationship = call.relationship(resource)?;
+        Err::<(), _>(ApiError::Forbidden {
+            detail: format!(
+                "`{}` cannot be changed through its relationship link.",
+                relationship.name
+            ),
+        })
     })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 async fn health(state: web::Data<AppState>) -> Reply {
@@ -269,9 +359,14 @@ async fn health(state: web::Data<AppState>) -> Reply {
 }
 
 async fn not_allowed(request: HttpRequest, allowed: &'static [Method]) -> Reply {
-    if let Some(state) = request.app_data::<web::Data<AppState>>() {
-        if request.match_info().get("type").is_some() {
-            resource_type(state, &request)?;
+    if let (Some(state), Some(path)) = (
+        request.app_data::<web::Data<AppState>>(),
+        request.match_info().get("type"),
+    ) {
+        if state.registry.by_path(path).is_none() {
+            return Err(ApiError::not_found(format!(
+                "There is no resource collection `/api/{path}`."
+            )));
         }
     }
     Err(ApiError::MethodNotAllowed {

@@ -12,7 +12,7 @@ use super::document::{
     Link, Linkage, Links, Relationship as RelationshipObject, ResourceIdentifier, ResourceObject,
 };
 use super::query::{IncludeTree, Query};
-use super::resource::{Cardinality, Registry, ResourceType};
+use super::resource::{Cardinality, Registry, ResourceType, Tenant};
 use crate::http::error::ApiError;
 use crate::store::{Condition, Db, Row, Select, SqlValue};
 
@@ -39,13 +39,15 @@ impl Record {
     }
 }
 
-/// Reads resources of one type.
+/// Reads resources of one type, only ever those `tenant` may see.
 pub fn load(
     conn: &mut Db,
     resource: &ResourceType,
-    conditions: Vec<Condition>,
+    tenant: &Tenant,
+    mut conditions: Vec<Condition>,
     limit: Option<i64>,
 ) -> Result<Vec<Record>, ApiError> {
+    conditions.extend(resource.tenant_condition(tenant));
     let columns = resource.columns();
     let rows = Select {
         table: resource.table,
@@ -69,6 +71,7 @@ pub fn canonical_id(id: &str) -> Option<String> {
 pub fn load_one(
     conn: &mut Db,
     resource: &ResourceType,
+    tenant: &Tenant,
     id: &str,
 ) -> Result<Option<Record>, ApiError> {
     let Some(id) = canonical_id(id) else {
@@ -77,6 +80,7 @@ pub fn load_one(
     let mut records = load(
         conn,
         resource,
+        tenant,
         vec![Condition::Equals("id", SqlValue::text(id))],
         Some(1),
     )?;
@@ -97,15 +101,17 @@ struct Node {
 /// The resources of one response, primary and included, each once.
 pub struct Graph<'r> {
     registry: &'r Registry,
+    tenant: &'r Tenant,
     nodes: Vec<Node>,
     index: HashMap<(&'static str, String), usize>,
     primary: Vec<usize>,
 }
 
 impl<'r> Graph<'r> {
-    pub fn new(registry: &'r Registry) -> Self {
+    pub fn new(registry: &'r Registry, tenant: &'r Tenant) -> Self {
         Graph {
             registry,
+            tenant,
             nodes: Vec::new(),
             index: HashMap::new(),
             primary: Vec::new(),
@@ -189,7 +195,13 @@ impl<'r> Graph<'r> {
             return Ok(Vec::new());
         }
         let values = ids.into_iter().map(SqlValue::text).collect();
-        let records = load(conn, target, vec![Condition::In(column, values)], None)?;
+        let records = load(
+            conn,
+            target,
+            self.tenant,
+            vec![Condition::In(column, values)],
+            None,
+        )?;
         Ok(records
             .into_iter()
             .map(|record| {

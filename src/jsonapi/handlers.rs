@@ -1,16 +1,18 @@
 //! The generic operations behind every endpoint of every type. Each takes a connection and
 //! already-validated input, and returns a document or an error; HTTP is the caller's concern.
+//! Every statement is confined to the context's tenant.
 
 use chrono::Utc;
 
 use super::document::{
-    DataDocument, JsonApiObject, Linkage, Links, PrimaryData, ResourceIdentifier,
+    DataDocument, JsonApiObject, Link, Linkage, Links, PrimaryData, ResourceIdentifier,
 };
 use super::graph::{self, not_found, relationship_links, Graph, Record};
-use super::input::Changes;
-use super::query::Query;
+use super::input::{Changes, ToOneChange};
+use super::query::{IncludeTree, Query};
 use super::resource::{
-    Cardinality, Default, NewRow, Registry, Relationship, ResourceType, ServerValue, Write,
+    Cardinality, Default, NewRow, Registry, Relationship, ResourceType, ServerValue, Tenant,
+    ToOneWrite, Write,
 };
 use crate::http::error::ApiError;
 use crate::store::{self, truncate_to_micros, Condition, Db, SqlValue};
@@ -21,12 +23,17 @@ pub const COLLECTION_LIMIT: i64 = 20;
 /// What every operation needs besides its own input.
 pub struct Context<'a> {
     pub registry: &'static Registry,
+    pub tenant: &'a Tenant,
     pub query: &'a Query,
     /// The top-level `self` link: the request's path and canonical query.
     pub self_link: String,
 }
 
 impl Context<'_> {
+    fn graph(&self) -> Graph<'_> {
+        Graph::new(self.registry, self.tenant)
+    }
+
     fn document(&self, graph: &Graph<'_>, data: PrimaryData) -> DataDocument {
         let included = graph.render_included(self.query);
         DataDocument {
@@ -45,7 +52,7 @@ impl Context<'_> {
         resource: &'static ResourceType,
         record: Option<Record>,
     ) -> Result<DataDocument, ApiError> {
-        let mut graph = Graph::new(self.registry);
+        let mut graph = self.graph();
         if let Some(record) = record {
             graph.add_primary(resource, vec![record]);
             graph.include(conn, &self.query.include)?;
@@ -60,11 +67,20 @@ impl Context<'_> {
         resource: &'static ResourceType,
         records: Vec<Record>,
     ) -> Result<DataDocument, ApiError> {
-        let mut graph = Graph::new(self.registry);
+        let mut graph = self.graph();
         graph.add_primary(resource, records);
         graph.include(conn, &self.query.include)?;
         let data = graph.render_primary(self.query);
         Ok(self.document(&graph, PrimaryData::Collection(data)))
+    }
+
+    fn find(
+        &self,
+        conn: &mut Db,
+        resource: &'static ResourceType,
+        id: &str,
+    ) -> Result<Record, ApiError> {
+        graph::load_one(conn, resource, self.tenant, id)?.ok_or_else(|| not_found(resource, id))
     }
 }
 
@@ -74,7 +90,13 @@ pub fn fetch_collection(
     context: &Context<'_>,
     resource: &'static ResourceType,
 ) -> Result<DataDocument, ApiError> {
-    let records = graph::load(conn, resource, Vec::new(), Some(COLLECTION_LIMIT))?;
+    let records = graph::load(
+        conn,
+        resource,
+        context.tenant,
+        Vec::new(),
+        Some(COLLECTION_LIMIT),
+    )?;
     context.collection(conn, resource, records)
 }
 
@@ -85,7 +107,7 @@ pub fn fetch_resource(
     resource: &'static ResourceType,
     id: &str,
 ) -> Result<DataDocument, ApiError> {
-    let record = graph::load_one(conn, resource, id)?.ok_or_else(|| not_found(resource, id))?;
+    let record = context.find(conn, resource, id)?;
     context.single(conn, resource, Some(record))
 }
 
@@ -97,12 +119,12 @@ pub fn fetch_related(
     id: &str,
     relationship: &'static Relationship,
 ) -> Result<DataDocument, ApiError> {
-    let parent = graph::load_one(conn, resource, id)?.ok_or_else(|| not_found(resource, id))?;
+    let parent = context.find(conn, resource, id)?;
     let target = context.registry.target(relationship)?;
     match relationship.cardinality {
         Cardinality::ToOne { column, .. } => {
             let related = match parent.text(column) {
-                Some(related_id) => graph::load_one(conn, target, related_id)?,
+                Some(related_id) => graph::load_one(conn, target, context.tenant, related_id)?,
                 None => None,
             };
             context.single(conn, target, related)
@@ -110,7 +132,13 @@ pub fn fetch_related(
         Cardinality::ToMany { .. } => {
             let column = context.registry.inverse_column(relationship)?;
             let condition = Condition::Equals(column, SqlValue::text(parent.id));
-            let records = graph::load(conn, target, vec![condition], Some(COLLECTION_LIMIT))?;
+            let records = graph::load(
+                conn,
+                target,
+                context.tenant,
+                vec![condition],
+                Some(COLLECTION_LIMIT),
+            )?;
             context.collection(conn, target, records)
         }
     }
@@ -124,7 +152,7 @@ pub fn fetch_relationship(
     id: &str,
     relationship: &'static Relationship,
 ) -> Result<DataDocument, ApiError> {
-    let parent = graph::load_one(conn, resource, id)?.ok_or_else(|| not_found(resource, id))?;
+    let parent = context.find(conn, resource, id)?;
     let linkage = match relationship.cardinality {
         Cardinality::ToOne { column, .. } => Linkage::ToOne(
             parent
@@ -132,10 +160,10 @@ pub fn fetch_relationship(
                 .map(|related| ResourceIdentifier::new(relationship.target, related)),
         ),
         Cardinality::ToMany { .. } => {
-            let mut graph = Graph::new(context.registry);
+            let mut graph = context.graph();
             graph.add_primary(resource, vec![parent.clone()]);
-            let tree = super::query::IncludeTree {
-                children: vec![(relationship, super::query::IncludeTree::default())],
+            let tree = IncludeTree {
+                children: vec![(relationship, IncludeTree::default())],
             };
             graph.include(conn, &tree)?;
             let ids = graph.primary_linkage(relationship.name).unwrap_or_default();
@@ -147,7 +175,7 @@ pub fn fetch_relationship(
         }
     };
     let mut links = relationship_links(&resource.resource_url(&parent.id), relationship.name);
-    links.self_link = Some(super::document::Link::Url(context.self_link.clone()));
+    links.self_link = Some(Link::Url(context.self_link.clone()));
     Ok(DataDocument {
         jsonapi: JsonApiObject::default(),
         links: Some(links),
@@ -165,15 +193,15 @@ pub fn create(
     mut changes: Changes,
 ) -> Result<(String, DataDocument), ApiError> {
     let id = uuid::Uuid::new_v4().hyphenated().to_string();
+    assign_tenant(resource, context.tenant, &mut changes)?;
     let record = store::transaction(conn, |conn| {
-        check_related_exist(conn, context.registry, &mut changes)?;
+        check_related_exist(conn, context, &mut changes)?;
         let mut row = new_row(resource, &id, changes);
         if let Some(before_insert) = resource.before_insert {
             before_insert(conn, &mut row)?;
         }
         store::insert(conn, resource.table, row.into_values())?;
-        graph::load_one(conn, resource, &id)?
-            .ok_or_else(|| ApiError::Internal("created row not found".into()))
+        context.find(conn, resource, &id)
     })?;
     let mut document = context.single(conn, resource, Some(record))?;
     document.links = Some(Links::to_self(resource.resource_url(&id)));
@@ -189,9 +217,7 @@ pub fn update(
     changes: Changes,
 ) -> Result<DataDocument, ApiError> {
     let record = store::transaction(conn, |conn| {
-        let existing =
-            graph::load_one(conn, resource, id)?.ok_or_else(|| not_found(resource, id))?;
-        let id = existing.id.as_str();
+        let existing = context.find(conn, resource, id)?;
         let mut values: Vec<(&'static str, SqlValue)> = changes
             .attributes
             .into_iter()
@@ -203,19 +229,28 @@ pub fn update(
                     values.push((attribute.name, now()));
                 }
             }
-            store::update(conn, resource.table, id, values)?;
+            let mut conditions = vec![Condition::Equals("id", SqlValue::text(&existing.id))];
+            conditions.extend(resource.tenant_condition(context.tenant));
+            store::update(conn, resource.table, conditions, values)?;
         }
-        graph::load_one(conn, resource, id)?.ok_or_else(|| not_found(resource, id))
+        context.find(conn, resource, &existing.id)
     })?;
     context.single(conn, resource, Some(record))
 }
 
 /// `DELETE /api/{type}/{id}`: what the resource owns goes with it (foreign keys cascade).
-pub fn delete(conn: &mut Db, resource: &'static ResourceType, id: &str) -> Result<(), ApiError> {
+pub fn delete(
+    conn: &mut Db,
+    resource: &'static ResourceType,
+    tenant: &Tenant,
+    id: &str,
+) -> Result<(), ApiError> {
     let Some(canonical) = graph::canonical_id(id) else {
         return Err(not_found(resource, id));
     };
-    match store::delete(conn, resource.table, &canonical)? {
+    let mut conditions = vec![Condition::Equals("id", SqlValue::text(canonical))];
+    conditions.extend(resource.tenant_condition(tenant));
+    match store::delete(conn, resource.table, conditions)? {
         0 => Err(not_found(resource, id)),
         _ => Ok(()),
     }
@@ -225,18 +260,56 @@ fn now() -> SqlValue {
     SqlValue::Timestamp(Some(truncate_to_micros(Utc::now().naive_utc())))
 }
 
-/// create-responses-404-related: every named related resource must exist.
+/// A resource owned by an organisation lands in the caller's own when the document names none.
+fn assign_tenant(
+    resource: &'static ResourceType,
+    tenant: &Tenant,
+    changes: &mut Changes,
+) -> Result<(), ApiError> {
+    for relationship in resource.relationships {
+        let Cardinality::ToOne {
+            column,
+            write: ToOneWrite::Tenant,
+        } = relationship.cardinality
+        else {
+            continue;
+        };
+        if changes
+            .to_one
+            .iter()
+            .any(|change| change.relationship.name == relationship.name)
+        {
+            continue;
+        }
+        let Some(organisation) = tenant.organisation() else {
+            return Err(ApiError::invalid_member(
+                "/data",
+                format!("The relationship `{}` is required.", relationship.name),
+            ));
+        };
+        changes.to_one.push(ToOneChange {
+            relationship,
+            column,
+            id: Some(organisation.to_string()),
+            pointer: "/data".into(),
+        });
+    }
+    Ok(())
+}
+
+/// create-responses-404-related: every named related resource must exist and be the tenant's;
+/// another organisation's resource is as absent as one that never existed.
 fn check_related_exist(
     conn: &mut Db,
-    registry: &Registry,
+    context: &Context<'_>,
     changes: &mut Changes,
 ) -> Result<(), ApiError> {
     for change in &mut changes.to_one {
         let Some(related_id) = &mut change.id else {
             continue;
         };
-        let target = registry.target(change.relationship)?;
-        match graph::load_one(conn, target, related_id)? {
+        let target = context.registry.target(change.relationship)?;
+        match graph::load_one(conn, target, context.tenant, related_id)? {
             // Keep the id as the related row has it (case-normalised) for the foreign key.
             Some(related) => *related_id = related.id,
             None => {
@@ -257,14 +330,15 @@ fn new_row(resource: &ResourceType, id: &str, changes: Changes) -> NewRow {
     let created = now();
     for attribute in resource.attributes {
         let value = match attribute.write {
-            Write::Optional(Default::Null) => SqlValue::null(attribute.kind.column_kind()),
-            Write::Optional(Default::Text(text)) => SqlValue::text(text),
-            Write::Optional(Default::EmptyObject) => SqlValue::text("{}"),
-            Write::Optional(Default::Now)
-            | Write::ReadOnly(ServerValue::CreatedAt | ServerValue::UpdatedAt) => created.clone(),
-            Write::Required
-            | Write::Optional(Default::Hook)
-            | Write::ReadOnly(ServerValue::Hook) => continue,
+            Write::Optional(default) | Write::CreateOnly(default) => match default {
+                Default::Null => SqlValue::null(attribute.kind.column_kind()),
+                Default::Text(text) => SqlValue::text(text),
+                Default::EmptyObject => SqlValue::text("{}"),
+                Default::Now => created.clone(),
+                Default::Hook => continue,
+            },
+            Write::ReadOnly(ServerValue::CreatedAt | ServerValue::UpdatedAt) => created.clone(),
+            Write::Required | Write::ReadOnly(ServerValue::Hook) => continue,
         };
         row.set(attribute.name, value);
     }

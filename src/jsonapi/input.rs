@@ -186,6 +186,13 @@ fn parse_attributes(
             ));
             continue;
         }
+        if let (Write::CreateOnly(_), Intent::Update { .. }) = (attribute.write, intent) {
+            problems.push(ApiError::invalid_member(
+                pointer,
+                format!("`{name}` is set when the resource is created and cannot change."),
+            ));
+            continue;
+        }
         match to_sql_value(attribute, value) {
             Ok(value) => changes.attributes.push((attribute, value)),
             Err(detail) => problems.push(ApiError::invalid_member(pointer, detail)),
@@ -248,13 +255,13 @@ fn parse_relationships(
             (
                 Cardinality::ToOne {
                     column,
-                    write: ToOneWrite::RequiredOnCreate,
+                    write: ToOneWrite::RequiredOnCreate | ToOneWrite::Tenant,
                 },
                 Intent::Create,
             ) => column,
             (
                 Cardinality::ToOne {
-                    write: ToOneWrite::RequiredOnCreate,
+                    write: ToOneWrite::RequiredOnCreate | ToOneWrite::Tenant,
                     ..
                 },
                 Intent::Update { .. },

@@ -2,7 +2,7 @@
 //! `src/resources`. The generic handlers read, validate, write and render every type from this.
 
 use crate::http::error::ApiError;
-use crate::store::{Column, ColumnKind, Db, Direction, SqlValue};
+use crate::store::{Column, ColumnKind, Condition, Db, Direction, SqlValue};
 
 /// The JSON kind of an attribute, with the rules its values obey.
 #[derive(Clone, Copy, Debug)]
@@ -47,6 +47,8 @@ pub enum Write {
     Required,
     /// The client may send it; on create a missing value takes the default.
     Optional(Default),
+    /// Like `Optional` on create; it cannot change afterwards.
+    CreateOnly(Default),
     /// Only the server sets it; a client that sends it gets 422.
     ReadOnly(ServerValue),
 }
@@ -84,6 +86,9 @@ pub struct Attribute {
 pub enum ToOneWrite {
     /// The client names it on create; it cannot change afterwards.
     RequiredOnCreate,
+    /// The owning organisation: optional on create, where it defaults to the caller's own and
+    /// must be it; it cannot change afterwards.
+    Tenant,
     /// The `before_insert` hook derives it; clients never send it.
     Derived,
 }
@@ -137,6 +142,31 @@ impl NewRow {
 /// values and values derived from related rows.
 pub type BeforeInsert = fn(&mut Db, &mut NewRow) -> Result<(), ApiError>;
 
+/// Whose data a request may see and change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Tenant {
+    /// One organisation's (an API key's).
+    Organisation(String),
+    /// Everything: operators at the command line.
+    Operator,
+}
+
+impl Tenant {
+    pub fn organisation(&self) -> Option<&str> {
+        match self {
+            Tenant::Organisation(id) => Some(id),
+            Tenant::Operator => None,
+        }
+    }
+}
+
+/// Which writes the HTTP API offers for a type (operators can always write at the command line).
+#[derive(Clone, Copy, Debug)]
+pub struct HttpWrites {
+    pub create: bool,
+    pub delete: bool,
+}
+
 /// Everything the generic layer needs to know about one resource type.
 #[derive(Debug)]
 pub struct ResourceType {
@@ -150,9 +180,22 @@ pub struct ResourceType {
     /// Collection order; the id is always appended so the order is total.
     pub default_order: &'static [(&'static str, Direction)],
     pub before_insert: Option<BeforeInsert>,
+    /// The column naming the owning organisation (`id` for organisations themselves): every read
+    /// and write of a tenant is confined by it.
+    pub tenant_column: &'static str,
+    /// The family of the scopes that guard this type: `{family}:read` and `{family}:write`.
+    pub scope_family: &'static str,
+    pub http_writes: HttpWrites,
 }
 
 impl ResourceType {
+    /// The condition confining a statement on this type to `tenant`'s rows, if any.
+    pub fn tenant_condition(&self, tenant: &Tenant) -> Option<Condition> {
+        tenant
+            .organisation()
+            .map(|id| Condition::Equals(self.tenant_column, SqlValue::text(id)))
+    }
+
     pub fn attribute(&self, name: &str) -> Option<&'static Attribute> {
         self.attributes
             .iter()

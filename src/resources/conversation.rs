@@ -2,7 +2,7 @@
 
 use crate::http::error::ApiError;
 use crate::jsonapi::resource::{
-    Attribute, AttributeKind, Cardinality, Default, NewRow, Relationship, ResourceType,
+    Attribute, AttributeKind, Cardinality, Default, HttpWrites, NewRow, Relationship, ResourceType,
     ServerValue, ToOneWrite, Write,
 };
 use crate::store::{Db, Direction, SqlValue};
@@ -77,7 +77,7 @@ pub static RESOURCE: ResourceType = ResourceType {
             target: "Organisation",
             cardinality: Cardinality::ToOne {
                 column: "organisation_id",
-                write: ToOneWrite::RequiredOnCreate,
+                write: ToOneWrite::Tenant,
             },
         },
         Relationship {
@@ -90,6 +90,12 @@ pub static RESOURCE: ResourceType = ResourceType {
     ],
     default_order: &[("created_at", Direction::Descending)],
     before_insert: Some(before_insert),
+    tenant_column: "organisation_id",
+    scope_family: "conversation",
+    http_writes: HttpWrites {
+        create: true,
+        delete: true,
+    },
 };
 
 /// The public id is shared with the people in the conversation (links, widgets), so it carries

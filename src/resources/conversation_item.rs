@@ -2,7 +2,7 @@
 
 use crate::http::error::ApiError;
 use crate::jsonapi::resource::{
-    Attribute, AttributeKind, Cardinality, Default, NewRow, Relationship, ResourceType,
+    Attribute, AttributeKind, Cardinality, Default, HttpWrites, NewRow, Relationship, ResourceType,
     ServerValue, ToOneWrite, Write,
 };
 use crate::store::{Column, ColumnKind, Condition, Db, Direction, Select, Sql, SqlValue};
@@ -78,6 +78,12 @@ pub static RESOURCE: ResourceType = ResourceType {
     ],
     default_order: &[("position", Direction::Ascending)],
     before_insert: Some(before_insert),
+    tenant_column: "organisation_id",
+    scope_family: "conversation",
+    http_writes: HttpWrites {
+        create: true,
+        delete: true,
+    },
 };
 
 /// Takes the conversation's next position and its organisation. The counter only grows, so a

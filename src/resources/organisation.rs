@@ -1,8 +1,9 @@
-//! `Organisation`: the tenant that owns conversations.
+//! `Organisation`: the tenant that owns conversations. Over HTTP a key sees and may rename only
+//! its own organisation; operators create and delete organisations at the command line.
 
 use crate::http::error::ApiError;
 use crate::jsonapi::resource::{
-    Attribute, AttributeKind, Cardinality, Default, NewRow, Relationship, ResourceType,
+    Attribute, AttributeKind, Cardinality, Default, HttpWrites, NewRow, Relationship, ResourceType,
     ServerValue, Write,
 };
 use crate::store::{Db, Direction, SqlValue};
@@ -26,7 +27,9 @@ pub static RESOURCE: ResourceType = ResourceType {
                 max_chars: SLUG_MAX_CHARS,
             },
             nullable: false,
-            write: Write::Optional(Default::Hook),
+            // Slugs are unique across organisations: renaming one over HTTP would reveal
+            // which slugs others hold, so it is set once, at the command line.
+            write: Write::CreateOnly(Default::Hook),
         },
         Attribute {
             name: "created_at",
@@ -50,6 +53,12 @@ pub static RESOURCE: ResourceType = ResourceType {
     }],
     default_order: &[("created_at", Direction::Ascending)],
     before_insert: Some(before_insert),
+    tenant_column: "id",
+    scope_family: "organisation",
+    http_writes: HttpWrites {
+        create: false,
+        delete: false,
+    },
 };
 
 /// A slug left out is made from the name.

@@ -251,7 +251,15 @@ where
 {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     let begun = match conn {
-        Db::Sqlite(inner) => AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE"),
+        // Nested work (an operator command calling a handler) gets a savepoint instead.
+        Db::Sqlite(inner) => {
+            match AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE") {
+                Err(diesel::result::Error::AlreadyInTransaction) => {
+                    <Db as TransactionManager<Db>>::begin_transaction(conn)
+                }
+                other => other,
+            }
+        }
         #[cfg(feature = "postgres")]
         Db::Postgres(_) => <Db as TransactionManager<Db>>::begin_transaction(conn),
     };

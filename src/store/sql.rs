@@ -129,6 +129,15 @@ impl Sql {
         self
     }
 
+    /// ` WHERE a AND b …`, or nothing for no conditions.
+    pub fn where_all(&mut self, conditions: Vec<Condition>) -> &mut Self {
+        for (index, condition) in conditions.into_iter().enumerate() {
+            self.push(if index == 0 { " WHERE " } else { " AND " });
+            self.condition(condition);
+        }
+        self
+    }
+
     fn into_query(
         self,
     ) -> diesel::query_builder::BoxedSqlQuery<'static, Backend, diesel::query_builder::SqlQuery>
@@ -213,10 +222,7 @@ impl Select<'_> {
             sql.push("::text");
         }
         sql.push(" AS row FROM ").ident(self.table);
-        for (index, condition) in self.conditions.into_iter().enumerate() {
-            sql.push(if index == 0 { " WHERE " } else { " AND " });
-            sql.condition(condition);
-        }
+        sql.where_all(self.conditions);
         for (index, (column, direction)) in self.order.iter().enumerate() {
             sql.push(if index == 0 { " ORDER BY " } else { ", " });
             sql.ident(column).push(match direction {
@@ -259,10 +265,12 @@ pub fn insert(
     sql.execute(conn)
 }
 
+/// `UPDATE … WHERE` every condition holds; returns the rows changed.
+/// `UPDATE … WHERE` every condition holds; returns the rows changed.
 pub fn update(
     conn: &mut Db,
     table: &'static str,
-    id: &str,
+    conditions: Vec<Condition>,
     values: Vec<(&'static str, SqlValue)>,
 ) -> StoreResult<usize> {
     let mut sql = Sql::new(conn.dialect());
@@ -273,21 +281,19 @@ pub fn update(
         }
         sql.ident(column).push(" = ").bind(value);
     }
-    sql.push(" WHERE ")
-        .ident("id")
-        .push(" = ")
-        .bind(SqlValue::text(id));
+    sql.where_all(conditions);
     sql.execute(conn)
 }
 
-pub fn delete(conn: &mut Db, table: &'static str, id: &str) -> StoreResult<usize> {
+/// `DELETE … WHERE` every condition holds; returns the rows deleted.
+pub fn delete(
+    conn: &mut Db,
+    table: &'static str,
+    conditions: Vec<Condition>,
+) -> StoreResult<usize> {
     let mut sql = Sql::new(conn.dialect());
-    sql.push("DELETE FROM ")
-        .ident(table)
-        .push(" WHERE ")
-        .ident("id")
-        .push(" = ")
-        .bind(SqlValue::text(id));
+    sql.push("DELETE FROM ").ident(table);
+    sql.where_all(conditions);
     sql.execute(conn)
 }
 

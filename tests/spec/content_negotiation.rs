@@ -4,9 +4,10 @@ use serde_json::json;
 
 use crate::support::{expect_document, expect_errors, header, TestServer, MEDIA_TYPE};
 
-fn organisation_document() -> Vec<u8> {
-    serde_json::to_vec(&json!({"data": {"type": "Organisation", "attributes": {"name": "Acme"}}}))
-        .unwrap()
+fn conversation_document(server: &TestServer) -> Vec<u8> {
+    serde_json::to_vec(&json!({"data": {"type": "Conversation", "attributes": {"channel": "chat"},
+        "relationships": {"organisation": {"data": {"type": "Organisation", "id": server.organisation}}}}}))
+    .unwrap()
 }
 
 #[test]
@@ -32,15 +33,15 @@ fn content_type_with_a_foreign_parameter_is_415() {
     ] {
         let response = server.request(
             "POST",
-            "/api/organisations",
+            "/api/conversations",
             &[("Content-Type", content_type)],
-            Some(&organisation_document()),
+            Some(&conversation_document(&server)),
         );
         expect_errors(&response, 415, &[header("Content-Type")]);
     }
     // Nothing was created.
     assert_eq!(
-        expect_document(&server.get("/api/organisations"), 200)["data"],
+        expect_document(&server.get("/api/conversations"), 200)["data"],
         json!([])
     );
 }
@@ -51,12 +52,12 @@ fn content_type_with_an_unsupported_extension_is_415() {
     let server = TestServer::start();
     let response = server.request(
         "POST",
-        "/api/organisations",
+        "/api/conversations",
         &[(
             "Content-Type",
             "application/vnd.api+json; ext=\"https://jsonapi.org/ext/atomic\"",
         )],
-        Some(&organisation_document()),
+        Some(&conversation_document(&server)),
     );
     expect_errors(&response, 415, &[header("Content-Type")]);
 }
@@ -65,15 +66,15 @@ fn content_type_with_an_unsupported_extension_is_415() {
 fn a_document_without_the_jsonapi_media_type_is_415() {
     // request-content-type
     let server = TestServer::start();
-    let body = organisation_document();
+    let body = conversation_document(&server);
     let plain_json = server.request(
         "POST",
-        "/api/organisations",
+        "/api/conversations",
         &[("Content-Type", "application/json")],
         Some(&body),
     );
     expect_errors(&plain_json, 415, &[header("Content-Type")]);
-    let missing = server.request("POST", "/api/organisations", &[], Some(&body));
+    let missing = server.request("POST", "/api/conversations", &[], Some(&body));
     expect_errors(&missing, 415, &[header("Content-Type")]);
 }
 
@@ -83,7 +84,7 @@ fn a_profile_parameter_is_accepted_and_unknown_profiles_ignored() {
     let server = TestServer::start();
     let response = server.request(
         "POST",
-        "/api/organisations",
+        "/api/conversations",
         &[
             (
                 "Content-Type",
@@ -94,7 +95,7 @@ fn a_profile_parameter_is_accepted_and_unknown_profiles_ignored() {
                 "application/vnd.api+json; profile=\"https://example.com/unknown\"",
             ),
         ],
-        Some(&organisation_document()),
+        Some(&conversation_document(&server)),
     );
     expect_document(&response, 201);
     assert_eq!(response.header("content-type"), Some(MEDIA_TYPE));
@@ -138,7 +139,7 @@ fn wildcard_or_missing_accept_is_served() {
         vec![],
         vec![("Accept", "application/json, */*;q=0.8")],
     ] {
-        let response = server.request("GET", "/api/organisations", &headers, None);
+        let response = server.request("GET", "/api/conversations", &headers, None);
         expect_document(&response, 200);
     }
 }
@@ -149,7 +150,7 @@ fn jsonapi_content_type_with_parameters_on_a_get_is_415() {
     let server = TestServer::start();
     let response = server.request(
         "GET",
-        "/api/organisations",
+        "/api/conversations",
         &[("Content-Type", "application/vnd.api+json; charset=utf-8")],
         None,
     );
@@ -157,7 +158,7 @@ fn jsonapi_content_type_with_parameters_on_a_get_is_415() {
     // A generic content type on a bodiless GET (some clients always send one) is harmless.
     let response = server.request(
         "GET",
-        "/api/organisations",
+        "/api/conversations",
         &[("Content-Type", "application/json")],
         None,
     );

@@ -24,7 +24,7 @@ fn create_answers_201_with_location_and_the_resource() {
     // create-responses-201-status, create-responses-201-location,
     // create-responses-201-document, create-responses-201-self
     let server = TestServer::start();
-    let organisation = server.create_organisation("Acme");
+    let organisation = server.organisation.clone();
     let mut request = conversation(&organisation, json!({"channel": "webrtc", "mode": "voice"}));
     request["data"]["lid"] = json!("local-1");
     request["meta"] = json!({}); // some clients always send top-level meta
@@ -58,7 +58,7 @@ fn create_answers_201_with_location_and_the_resource() {
 #[test]
 fn create_honours_include_and_fields() {
     let server = TestServer::start();
-    let organisation = server.create_organisation("Acme");
+    let organisation = server.organisation.clone();
     let response = server.post(
         "/api/conversations?include=organisation&fields[Organisation]=name",
         &conversation(&organisation, json!({"channel": "chat"})),
@@ -73,7 +73,7 @@ fn create_honours_include_and_fields() {
 #[test]
 fn every_invalid_member_is_a_422_with_its_pointer() {
     let server = TestServer::start();
-    let organisation = server.create_organisation("Acme");
+    let organisation = server.organisation.clone();
     let response = server.post(
         "/api/conversations",
         &conversation(
@@ -116,12 +116,13 @@ fn every_invalid_member_is_a_422_with_its_pointer() {
 #[test]
 fn required_members_are_enforced() {
     let server = TestServer::start();
+    // The organisation defaults to the key's own; the channel has no default.
     let response = server.post(
         "/api/conversations",
         &json!({"data": {"type": "Conversation"}}),
     );
-    expect_errors(&response, 422, &[pointer("/data"), pointer("/data")]);
-    let organisation = server.create_organisation("Acme");
+    expect_errors(&response, 422, &[pointer("/data")]);
+    let organisation = server.organisation.clone();
     let response = server.post(
         "/api/conversations",
         &conversation(&organisation, json!({"channel": null})),
@@ -137,6 +138,11 @@ fn required_members_are_enforced() {
         422,
         &[pointer("/data/relationships/organisation/data")],
     );
+    let response = server.post(
+        "/api/conversation_items",
+        &json!({"data": {"type": "ConversationItem", "attributes": {"role": "user", "content": "x"}}}),
+    );
+    expect_errors(&response, 422, &[pointer("/data")]);
 }
 
 #[test]
@@ -145,7 +151,7 @@ fn malformed_or_misshapen_documents_are_400() {
     let send = |body: &[u8]| {
         server.request(
             "POST",
-            "/api/organisations",
+            "/api/conversations",
             &[("Content-Type", "application/vnd.api+json")],
             Some(body),
         )
@@ -156,7 +162,7 @@ fn malformed_or_misshapen_documents_are_400() {
     expect_errors(&send(b"{}"), 400, &[pointer("")]);
     expect_errors(&send(b"{\"data\": []}"), 400, &[pointer("/data")]);
     expect_errors(
-        &send(b"{\"data\": {\"attributes\": {\"name\": \"x\"}}}"),
+        &send(b"{\"data\": {\"attributes\": {\"channel\": \"chat\"}}}"),
         400,
         &[pointer("/data")],
     );
@@ -166,10 +172,11 @@ fn malformed_or_misshapen_documents_are_400() {
         &[pointer("/data/type")],
     );
     expect_errors(
-        &send(b"{\"data\": {\"type\": \"Organisation\", \"attributes\": []}}"),
+        &send(b"{\"data\": {\"type\": \"Conversation\", \"attributes\": []}}"),
         400,
         &[pointer("/data/attributes")],
     );
+    assert_eq!(count(&server, "/api/conversations"), 0);
 }
 
 #[test]
@@ -177,8 +184,8 @@ fn a_type_that_does_not_match_the_endpoint_is_409() {
     // create-responses-409-bad-type
     let server = TestServer::start();
     let response = server.post(
-        "/api/organisations",
-        &json!({"data": {"type": "Conversation", "attributes": {"name": "x"}}}),
+        "/api/conversations",
+        &json!({"data": {"type": "Organisation", "attributes": {"name": "x"}}}),
     );
     expect_errors(&response, 409, &[pointer("/data/type")]);
 }
@@ -187,11 +194,14 @@ fn a_type_that_does_not_match_the_endpoint_is_409() {
 fn a_client_generated_id_is_403() {
     // create-client-generated-ids-forbidden
     let server = TestServer::start();
-    let response = server.post(
-        "/api/organisations",
-        &json!({"data": {"type": "Organisation", "id": "1b4e28ba-2fa1-41d2-883f-0016d3cca427", "attributes": {"name": "x"}}}),
+    let mut document = conversation(&server.organisation, json!({"channel": "chat"}));
+    document["data"]["id"] = json!("1b4e28ba-2fa1-41d2-883f-0016d3cca427");
+    expect_errors(
+        &server.post("/api/conversations", &document),
+        403,
+        &[pointer("/data/id")],
     );
-    expect_errors(&response, 403, &[pointer("/data/id")]);
+    assert_eq!(count(&server, "/api/conversations"), 0);
 }
 
 #[test]
@@ -225,7 +235,7 @@ fn a_missing_related_resource_is_404() {
 #[test]
 fn relationship_members_are_checked() {
     let server = TestServer::start();
-    let organisation = server.create_organisation("Acme");
+    let organisation = server.organisation.clone();
     let conversation_id = server.create_conversation(&organisation, json!({"channel": "chat"}));
     let response = server.post(
         "/api/conversation_items",
@@ -261,7 +271,7 @@ fn relationship_members_are_checked() {
 #[test]
 fn item_positions_grow_and_are_never_reused() {
     let server = TestServer::start();
-    let organisation = server.create_organisation("Acme");
+    let organisation = server.organisation.clone();
     let conversation_id = server.create_conversation(&organisation, json!({"channel": "chat"}));
     let other = server.create_conversation(&organisation, json!({"channel": "chat"}));
     let first = server.create_item(&conversation_id, "one");
@@ -296,7 +306,7 @@ fn item_positions_grow_and_are_never_reused() {
 #[test]
 fn timestamps_are_utc_with_microseconds() {
     let server = TestServer::start();
-    let organisation = server.create_organisation("Acme");
+    let organisation = server.organisation.clone();
     let conversation_id = server.create_conversation(&organisation, json!({"channel": "chat"}));
     let response = server.post(
         "/api/conversation_items",
@@ -322,7 +332,7 @@ fn timestamps_are_utc_with_microseconds() {
 fn update_changes_only_the_members_sent() {
     // update-resource-attributes, update-interpret-resource-attributes, update-resource-200-status
     let server = TestServer::start();
-    let organisation = server.create_organisation("Acme");
+    let organisation = server.organisation.clone();
     let id = server.create_conversation(
         &organisation,
         json!({"channel": "chat", "title": "Before", "metadata": {"a": 1}}),
@@ -361,7 +371,7 @@ fn update_changes_only_the_members_sent() {
 fn update_refuses_mismatches_and_read_only_members() {
     // update-resource-409-no-match, update-patch-resource-members, update-resource-404-status
     let server = TestServer::start();
-    let organisation = server.create_organisation("Acme");
+    let organisation = server.organisation.clone();
     let other = server.create_organisation("Other");
     let id = server.create_conversation(&organisation, json!({"channel": "chat"}));
     let path = format!("/api/conversations/{id}");
@@ -408,7 +418,7 @@ fn update_refuses_mismatches_and_read_only_members() {
 fn relationship_links_cannot_be_written() {
     // updating-relationship-403-status
     let server = TestServer::start();
-    let organisation = server.create_organisation("Acme");
+    let organisation = server.organisation.clone();
     let id = server.create_conversation(&organisation, json!({"channel": "chat"}));
     let body = json!({"data": {"type": "Organisation", "id": organisation}});
     for method in ["PATCH", "POST", "DELETE"] {
@@ -424,28 +434,47 @@ fn relationship_links_cannot_be_written() {
 }
 
 #[test]
-fn unique_slugs_and_their_format() {
+fn organisations_are_made_and_removed_by_operators_only() {
     let server = TestServer::start();
-    let first = server.post(
+    let organisation = server.organisation.clone();
+    // Over HTTP a key may rename its organisation, not create, delete or re-slug it.
+    let create = server.post(
         "/api/organisations",
-        &json!({"data": {"type": "Organisation", "attributes": {"name": "A", "slug": "acme"}}}),
+        &json!({"data": {"type": "Organisation", "attributes": {"name": "B"}}}),
     );
-    expect_document(&first, 201);
-    let duplicate = server.post(
-        "/api/organisations",
-        &json!({"data": {"type": "Organisation", "attributes": {"name": "B", "slug": "acme"}}}),
+    expect_errors(&create, 403, &[no_source()]);
+    expect_errors(
+        &server.delete(&format!("/api/organisations/{organisation}")),
+        403,
+        &[no_source()],
     );
-    expect_errors(&duplicate, 409, &[no_source()]);
-    let invalid = server.post("/api/organisations", &json!({"data": {"type": "Organisation", "attributes": {"name": "B", "slug": "Not A Slug"}}}));
-    expect_errors(&invalid, 422, &[pointer("/data/attributes/slug")]);
+    let path = format!("/api/organisations/{organisation}");
+    let renamed = server.patch(&path, &json!({"data": {"type": "Organisation", "id": organisation, "attributes": {"name": "Acme Ltd"}}}));
+    assert_eq!(
+        expect_document(&renamed, 200)["data"]["attributes"]["name"],
+        json!("Acme Ltd")
+    );
+    let reslug = server.patch(&path, &json!({"data": {"type": "Organisation", "id": organisation, "attributes": {"slug": "other"}}}));
+    expect_errors(&reslug, 422, &[pointer("/data/attributes/slug")]);
     assert_eq!(count(&server, "/api/organisations"), 1);
+
+    // At the operator's level slugs are unique and checked.
+    let mut conn = server.connection();
+    let taken = confab::operators::create_organisation(&mut conn, "Another Acme", Some("acme"));
+    assert_eq!(taken.map_err(|e| e.status().as_u16()), Err(409));
+    let invalid = confab::operators::create_organisation(&mut conn, "B", Some("Not A Slug"));
+    assert_eq!(invalid.map_err(|e| e.status().as_u16()), Err(422));
+    assert!(
+        confab::operators::create_organisation(&mut conn, "Acme", None).is_err(),
+        "derived slug acme is taken"
+    );
 }
 
 #[test]
 fn delete_answers_204_then_404() {
     // delete-204-status, delete-404-status
     let server = TestServer::start();
-    let organisation = server.create_organisation("Acme");
+    let organisation = server.organisation.clone();
     let id = server.create_conversation(&organisation, json!({"channel": "chat"}));
     let response = server.delete(&format!("/api/conversations/{id}"));
     assert_eq!(response.status, 204);
@@ -465,16 +494,13 @@ fn delete_answers_204_then_404() {
 #[test]
 fn deleting_an_owner_removes_what_it_owns() {
     let server = TestServer::start();
-    let keep = server.create_organisation("Keep");
-    let kept_conversation = server.create_conversation(&keep, json!({"channel": "chat"}));
-    let kept_item = server.create_item(&kept_conversation, "stays");
-    let organisation = server.create_organisation("Acme");
+    let organisation = server.organisation.clone();
     let conversation_id = server.create_conversation(&organisation, json!({"channel": "chat"}));
     let item = server.create_item(&conversation_id, "goes");
-    let second_conversation =
-        server.create_conversation(&organisation, json!({"channel": "email"}));
-    let second_item = server.create_item(&second_conversation, "goes too");
+    let kept_conversation = server.create_conversation(&organisation, json!({"channel": "email"}));
+    let kept_item = server.create_item(&kept_conversation, "stays");
 
+    // Deleting a conversation over HTTP removes its items, and only those.
     assert_eq!(
         server
             .delete(&format!("/api/conversations/{conversation_id}"))
@@ -486,33 +512,48 @@ fn deleting_an_owner_removes_what_it_owns() {
         404,
         &[no_source()],
     );
-    assert_eq!(
-        server
-            .delete(&format!("/api/organisations/{organisation}"))
-            .status,
-        204
-    );
-    expect_errors(
-        &server.get(&format!("/api/conversations/{second_conversation}")),
-        404,
-        &[no_source()],
-    );
-    expect_errors(
-        &server.get(&format!("/api/conversation_items/{second_item}")),
-        404,
-        &[no_source()],
-    );
     expect_document(
         &server.get(&format!("/api/conversation_items/{kept_item}")),
         200,
     );
     assert_eq!(count(&server, "/api/conversation_items"), 1);
+
+    // Deleting an organisation (operators only) removes its conversations, items and keys.
+    let other = server.add_tenant("Other", confab::auth::SCOPES);
+    let other_conversation = server.request_as(
+        Some(&other.key),
+        "POST",
+        "/api/conversations",
+        Some(&json!({"data": {"type": "Conversation", "attributes": {"channel": "chat"}}})),
+    );
+    assert_eq!(other_conversation.status, 201);
+    confab::operators::delete_organisation(&mut server.connection(), &server.organisation).unwrap();
+    let rows = |table: &str| {
+        let mut sql = confab::store::Sql::new(server.connection().dialect());
+        sql.push("SELECT COUNT(*) AS value FROM ").ident(table);
+        sql.load_integers(&mut server.connection()).unwrap()[0]
+    };
+    assert_eq!(
+        (
+            rows("organisations"),
+            rows("conversations"),
+            rows("conversation_items"),
+            rows("api_keys")
+        ),
+        (1, 1, 0, 1)
+    );
+    // Acme's key went with it.
+    expect_errors(
+        &server.get("/api/conversations"),
+        401,
+        &[crate::support::header("Authorization")],
+    );
 }
 
 #[test]
 fn related_ids_are_matched_whatever_their_case() {
     let server = TestServer::start();
-    let organisation = server.create_organisation("Acme");
+    let organisation = server.organisation.clone();
     let response = server.post(
         "/api/conversations",
         &conversation(&organisation.to_uppercase(), json!({"channel": "chat"})),
@@ -528,7 +569,7 @@ fn related_ids_are_matched_whatever_their_case() {
 fn concurrent_item_creates_all_succeed_with_distinct_positions() {
     // crud-atomic: each create is one transaction; concurrent writers neither fail nor share a position.
     let server = TestServer::start();
-    let organisation = server.create_organisation("Acme");
+    let organisation = server.organisation.clone();
     let conversation_id = server.create_conversation(&organisation, json!({"channel": "chat"}));
     let (writers, per_writer) = (6, 8);
     let statuses: Vec<u16> = std::thread::scope(|scope| {
@@ -551,11 +592,16 @@ fn concurrent_item_creates_all_succeed_with_distinct_positions() {
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|handle| handle.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().unwrap())
+            .collect()
     });
     assert!(statuses.iter().all(|status| *status == 201), "{statuses:?}");
     let linkage = expect_document(
-        &server.get(&format!("/api/conversations/{conversation_id}?include=conversation_items")),
+        &server.get(&format!(
+            "/api/conversations/{conversation_id}?include=conversation_items"
+        )),
         200,
     );
     let positions: Vec<i64> = linkage["included"]
@@ -564,5 +610,8 @@ fn concurrent_item_creates_all_succeed_with_distinct_positions() {
         .iter()
         .map(|item| item["attributes"]["position"].as_i64().unwrap())
         .collect();
-    assert_eq!(positions, (1..=(writers * per_writer) as i64).collect::<Vec<_>>());
+    assert_eq!(
+        positions,
+        (1..=(writers * per_writer) as i64).collect::<Vec<_>>()
+    );
 }

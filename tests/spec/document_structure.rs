@@ -9,7 +9,7 @@ fn a_conversation_document_in_full() {
     // json-object, required-top-level, json-api-version, top-level-links, resource-links,
     // resource-relationships-object, resource-linkage, resource-identifier-required-members
     let server = TestServer::start();
-    let organisation = server.create_organisation("Acme Support");
+    let organisation = server.organisation.clone();
     let id = server.create_conversation(
         &organisation,
         json!({"channel": "email", "mode": "text", "title": "Refund", "metadata": {"plan": "pro"},
@@ -68,7 +68,7 @@ fn every_link_in_a_document_answers() {
     // fetch-url-support, resource-link-response, resource-related-resource-link,
     // fetch-relationships
     let server = TestServer::start();
-    let organisation = server.create_organisation("Acme");
+    let organisation = server.organisation.clone();
     let conversation = server.create_conversation(&organisation, json!({"channel": "chat"}));
     let item = server.create_item(&conversation, "hello");
     for path in [
@@ -99,7 +99,7 @@ fn every_link_in_a_document_answers() {
 #[test]
 fn public_ids_are_unique_and_unguessable() {
     let server = TestServer::start();
-    let organisation = server.create_organisation("Acme");
+    let organisation = server.organisation.clone();
     let mut seen = std::collections::BTreeSet::new();
     for _ in 0..5 {
         let id = server.create_conversation(&organisation, json!({"channel": "chat"}));
@@ -116,7 +116,7 @@ fn public_ids_are_unique_and_unguessable() {
 fn empty_to_one_and_to_many_linkage() {
     // resource-linkage: [] for an empty to-many relationship that is requested.
     let server = TestServer::start();
-    let organisation = server.create_organisation("Acme");
+    let organisation = server.organisation.clone();
     let conversation = server.create_conversation(&organisation, json!({"channel": "chat"}));
     let document = expect_document(
         &server.get(&format!(

@@ -17,23 +17,22 @@ fn ids(document: &serde_json::Value) -> Vec<String> {
 fn an_empty_collection_is_an_empty_array() {
     // fetch-primary-data-collection, logical-collection
     let server = TestServer::start();
-    for path in [
-        "/api/organisations",
-        "/api/conversations",
-        "/api/conversation_items",
-    ] {
+    for path in ["/api/conversations", "/api/conversation_items"] {
         let document = expect_document(&server.get(path), 200);
         assert_eq!(document["data"], json!([]));
         assert_eq!(document["links"], json!({"self": path}));
         assert!(document.get("included").is_none());
     }
+    // A key sees exactly one organisation: its own.
+    let organisations = expect_document(&server.get("/api/organisations"), 200);
+    assert_eq!(ids(&organisations), vec![server.organisation.clone()]);
 }
 
 #[test]
 fn collections_answer_at_most_twenty_newest_first() {
     // fetch-response-code; conversations default to newest first
     let server = TestServer::start();
-    let organisation = server.create_organisation("Acme");
+    let organisation = server.organisation.clone();
     let created: Vec<String> = (0..23)
         .map(|_| server.create_conversation(&organisation, json!({"channel": "chat"})))
         .collect();
@@ -47,7 +46,7 @@ fn collections_answer_at_most_twenty_newest_first() {
 fn a_single_resource_and_a_missing_one() {
     // fetch-primary-data-single, fetch-responses-404
     let server = TestServer::start();
-    let organisation = server.create_organisation("Acme");
+    let organisation = server.organisation.clone();
     let document = expect_document(
         &server.get(&format!("/api/organisations/{organisation}")),
         200,
@@ -70,7 +69,7 @@ fn a_single_resource_and_a_missing_one() {
 fn related_resources_to_one_and_to_many() {
     // fetch-url-support (related links): to-one gives a resource, to-many a collection
     let server = TestServer::start();
-    let organisation = server.create_organisation("Acme");
+    let organisation = server.organisation.clone();
     let conversation = server.create_conversation(&organisation, json!({"channel": "chat"}));
     let first = server.create_item(&conversation, "one");
     let second = server.create_item(&conversation, "two");
@@ -127,7 +126,7 @@ fn related_and_relationship_urls_of_missing_resources_are_404() {
     ] {
         expect_errors(&server.get(&path), 404, &[no_source()]);
     }
-    let organisation = server.create_organisation("Acme");
+    let organisation = server.organisation.clone();
     let conversation = server.create_conversation(&organisation, json!({"channel": "chat"}));
     for path in [
         format!("/api/conversations/{conversation}/nope"),
@@ -142,7 +141,7 @@ fn relationship_linkage_to_one_and_to_many() {
     // fetch-relationships-response-200, fetch-relationships-response-200-primary-data,
     // fetch-relationships-response-200-self-related, fetch-relationships-response-exists-empty
     let server = TestServer::start();
-    let organisation = server.create_organisation("Acme");
+    let organisation = server.organisation.clone();
     let conversation = server.create_conversation(&organisation, json!({"channel": "chat"}));
     let empty = expect_document(
         &server.get(&format!(

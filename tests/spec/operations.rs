@@ -18,6 +18,6 @@ fn health_answers_when_the_database_does() {
 fn the_statement_counter_counts() {
     let server = TestServer::start();
     let before = server.statements();
-    server.create_organisation("Acme");
+    server.create_conversation(&server.organisation, json!({"channel": "chat"}));
     assert!(server.statements() > before);
 }

@@ -8,7 +8,7 @@ use crate::support::{expect_document, expect_errors, parameter, TestServer};
 fn only_the_requested_fields_are_rendered() {
     // sparse-fieldsets-additional-fields, sparse-fieldsets-parameter-value
     let server = TestServer::start();
-    let organisation = server.create_organisation("Acme");
+    let organisation = server.organisation.clone();
     let conversation =
         server.create_conversation(&organisation, json!({"channel": "chat", "title": "Hi"}));
     server.create_item(&conversation, "hello");
@@ -36,7 +36,7 @@ fn only_the_requested_fields_are_rendered() {
 #[test]
 fn an_empty_fieldset_renders_no_fields() {
     let server = TestServer::start();
-    let organisation = server.create_organisation("Acme");
+    let organisation = server.organisation.clone();
     let document = expect_document(
         &server.get(&format!(
             "/api/organisations/{organisation}?fields[Organisation]="
@@ -52,7 +52,7 @@ fn an_empty_fieldset_renders_no_fields() {
 fn encoded_and_raw_brackets_and_commas_are_the_same_parameter() {
     // Spec appendix: square brackets in parameter names.
     let server = TestServer::start();
-    let organisation = server.create_organisation("Acme");
+    let organisation = server.organisation.clone();
     let raw = expect_document(
         &server.get(&format!(
             "/api/organisations/{organisation}?fields[Organisation]=name,slug"

@@ -18,9 +18,12 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use confab::auth::keys::{create_key, NewKey};
+use confab::auth::SCOPES;
 use confab::http::{AppState, DEFAULT_BODY_LIMIT};
+use confab::operators;
 use confab::resources::REGISTRY;
-use confab::store::{run_migrations, DatabaseUrl, PoolOptions, Store};
+use confab::store::{run_migrations, DatabaseUrl, PoolOptions, PooledDb, Store};
 
 pub use self::http::Response;
 
@@ -102,10 +105,20 @@ impl Drop for TestDatabase {
     }
 }
 
-/// A running server and the database behind it.
+/// An organisation and one of its keys.
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    pub organisation: String,
+    pub key: String,
+}
+
+/// A running server and the database behind it, with organisation "Acme" and an all-scopes key
+/// that requests carry unless they bring their own `Authorization`.
 pub struct TestServer {
     pub address: SocketAddr,
     pub store: Store,
+    pub organisation: String,
+    pub key: String,
     handle: actix_web::dev::ServerHandle,
     // Dropped after the server is told to stop.
     database: TestDatabase,
@@ -116,7 +129,11 @@ impl TestServer {
         let (database, url) = TestDatabase::create();
         let store = Store::open(&url, PoolOptions::default()).expect("open test database");
         run_migrations(&mut store.connection().expect("connection")).expect("migrations");
-        Self::serve(store, database)
+        let mut server = Self::serve(store, database);
+        let acme = server.add_tenant("Acme", SCOPES);
+        server.organisation = acme.organisation;
+        server.key = acme.key;
+        server
     }
 
     /// A server whose database cannot be reached at all.
@@ -152,9 +169,46 @@ impl TestServer {
         TestServer {
             address,
             store,
+            organisation: String::new(),
+            key: format!("sk_test_{}", "0".repeat(64)),
             handle,
             database,
         }
+    }
+
+    pub fn connection(&self) -> PooledDb {
+        self.store.connection().expect("test connection")
+    }
+
+    /// Another organisation (as an operator makes it) with a key of these scopes.
+    pub fn add_tenant(&self, name: &str, scopes: &[&str]) -> Tenant {
+        let organisation = self.create_organisation(name);
+        let key = self.add_key(&organisation, scopes, None);
+        Tenant { organisation, key }
+    }
+
+    pub fn add_key(
+        &self,
+        organisation: &str,
+        scopes: &[&str],
+        expires_in_days: Option<u32>,
+    ) -> String {
+        create_key(
+            &mut self.connection(),
+            &NewKey {
+                organisation_id: organisation.to_string(),
+                scopes: scopes.iter().map(|scope| scope.to_string()).collect(),
+                test: true,
+                expires_in_days,
+            },
+        )
+        .expect("create key")
+    }
+
+    /// An organisation made at the command line's level (the API does not create them).
+    pub fn create_organisation(&self, name: &str) -> String {
+        operators::create_organisation(&mut self.connection(), name, None)
+            .expect("create organisation")
     }
 
     pub fn is_postgres(&self) -> bool {
@@ -166,6 +220,7 @@ impl TestServer {
         self.store.statements().get()
     }
 
+    /// Sends with the server's key unless `headers` carry an `Authorization` of their own.
     pub fn request(
         &self,
         method: &str,
@@ -173,7 +228,35 @@ impl TestServer {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Response {
-        http::send(self.address, method, target, headers, body)
+        let authorization = format!("Bearer {}", self.key);
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+        {
+            all.push(("Authorization", &authorization));
+        }
+        http::send(self.address, method, target, &all, body)
+    }
+
+    /// Sends with `key` (or with no credential at all).
+    pub fn request_as(
+        &self,
+        key: Option<&str>,
+        method: &str,
+        target: &str,
+        body: Option<&Value>,
+    ) -> Response {
+        let authorization = key.map(|key| format!("Bearer {key}"));
+        let mut headers = vec![("Accept", MEDIA_TYPE)];
+        if let Some(authorization) = &authorization {
+            headers.push(("Authorization", authorization.as_str()));
+        }
+        let bytes = body.map(|body| serde_json::to_vec(body).expect("serialize"));
+        if bytes.is_some() {
+            headers.push(("Content-Type", MEDIA_TYPE));
+        }
+        http::send(self.address, method, target, &headers, bytes.as_deref())
     }
 
     pub fn get(&self, target: &str) -> Response {
@@ -200,14 +283,6 @@ impl TestServer {
             &[("Accept", MEDIA_TYPE), ("Content-Type", MEDIA_TYPE)],
             Some(&body),
         )
-    }
-
-    pub fn create_organisation(&self, name: &str) -> String {
-        let response = self.post(
-            "/api/organisations",
-            &json!({"data": {"type": "Organisation", "attributes": {"name": name}}}),
-        );
-        created_id(&response)
     }
 
     pub fn create_conversation(&self, organisation: &str, attributes: Value) -> String {
