@@ -21,18 +21,20 @@ cargo build --release --quiet ${BUILD_FEATURES:+--features "$BUILD_FEATURES"}
 workdir=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$workdir"' EXIT
 export DATABASE_URL=${DATABASE_URL:-$workdir/bench.db}
-RUST_LOG=warn CONFAB_BIND="127.0.0.1:$port" target/release/confab &
+export RUST_LOG=warn
+org=$(target/release/confab organisations create --name "Bench $(date +%s%N)")
+key=$(target/release/confab keys create --organisation "$org" --test | tail -n 1)
+auth="Authorization: Bearer $key"
+CONFAB_BIND="127.0.0.1:$port" target/release/confab serve --no-bootstrap &
 server=$!
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
 
 id_of() { grep -o '"id":"[^"]*"' | head -n 1 | cut -d '"' -f 4; }
-org=$(curl -s "$api/organisations" -H "$ct" \
-  -d '{"data":{"type":"Organisation","attributes":{"name":"Bench"}}}' | id_of)
 for _ in $(seq 1 "$conversations"); do
-  conv=$(curl -s "$api/conversations" -H "$ct" -d '{"data":{"type":"Conversation","attributes":{"channel":"chat"},
+  conv=$(curl -s "$api/conversations" -H "$ct" -H "$auth" -d '{"data":{"type":"Conversation","attributes":{"channel":"chat"},
     "relationships":{"organisation":{"data":{"type":"Organisation","id":"'"$org"'"}}}}}' | id_of)
   for i in $(seq 1 "$items"); do
-    curl -s "$api/conversation_items" -H "$ct" -o /dev/null -d '{"data":{"type":"ConversationItem",
+    curl -s "$api/conversation_items" -H "$ct" -H "$auth" -o /dev/null -d '{"data":{"type":"ConversationItem",
       "attributes":{"role":"user","content":"message '"$i"' of a benchmark conversation"},
       "relationships":{"conversation":{"data":{"type":"Conversation","id":"'"$conv"'"}}}}}'
   done
@@ -43,7 +45,7 @@ echo "|---|---|---|---|"
 load() {
   local name=$1 path=$2
   local out
-  out=$(wrk -t1 -c8 -d"${seconds}s" --latency -H 'Accept: application/vnd.api+json' "http://127.0.0.1:$port$path")
+  out=$(wrk -t1 -c8 -d"${seconds}s" --latency -H 'Accept: application/vnd.api+json' -H "$auth" "http://127.0.0.1:$port$path")
   local rps p50 p99
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")

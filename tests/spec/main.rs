@@ -4,6 +4,7 @@
 
 mod support;
 
+mod command_line;
 mod content_negotiation;
 mod creating_updating_deleting;
 mod document_structure;
@@ -14,3 +15,4 @@ mod operations;
 mod query_parameters;
 mod schema_validator;
 mod sparse_fieldsets;
+mod tenancy;
