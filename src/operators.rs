@@ -31,6 +31,7 @@ pub fn create_organisation(
         registry: &REGISTRY,
         tenant: &Tenant::Operator,
         query: &query,
+        path: String::new(),
         self_link: String::new(),
     };
     let (_, created) = handlers::create(conn, &context, &organisation::RESOURCE, changes)?;
@@ -53,15 +54,11 @@ pub fn find_organisation(conn: &mut Db, id_or_slug: &str) -> Result<String, ApiE
     } else {
         Condition::Equals("slug", SqlValue::text(id_or_slug))
     };
-    let row = Select {
-        table: organisation::RESOURCE.table,
-        columns: &column,
-        conditions: vec![condition],
-        order: Vec::new(),
-        limit: Some(1),
-    }
-    .load(conn)?
-    .pop();
+    let row = Select::from(organisation::RESOURCE.table, &column)
+        .filter(condition)
+        .limit(1)
+        .load(conn)?
+        .pop();
     row.and_then(|row| row.get("id").and_then(|id| id.as_str()).map(str::to_string))
         .ok_or_else(|| {
             ApiError::not_found(format!("No organisation with id or slug `{id_or_slug}`."))

@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::{display_prefix, hash, LIVE, SCOPES, SECRET_HEX_DIGITS, TEST};
 use crate::http::error::ApiError;
 use crate::store::{
-    self, truncate_to_micros, Column, ColumnKind, Condition, Db, Direction, Select, SqlValue,
+    self, truncate_to_micros, Column, ColumnKind, Condition, Db, Direction, Expr, Select, SqlValue,
     StoreError,
 };
 
@@ -140,17 +140,11 @@ pub fn list_keys(conn: &mut Db, organisation_id: Option<&str>) -> Result<Vec<Key
     let conditions = organisation_id
         .map(|id| vec![Condition::Equals("organisation_id", SqlValue::text(id))])
         .unwrap_or_default();
-    let rows = Select {
-        table: "api_keys",
-        columns: LIST_COLUMNS,
-        conditions,
-        order: vec![
-            ("created_at", Direction::Ascending),
-            ("prefix", Direction::Ascending),
-        ],
-        limit: None,
-    }
-    .load(conn)?;
+    let rows = Select::from("api_keys", LIST_COLUMNS)
+        .filters(conditions)
+        .order_by(Expr::Column("created_at"), Direction::Ascending)
+        .order_by(Expr::Column("prefix"), Direction::Ascending)
+        .load(conn)?;
     let text = |value: Option<&Value>| value.and_then(Value::as_str).map(str::to_string);
     Ok(rows
         .iter()

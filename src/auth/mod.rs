@@ -156,16 +156,12 @@ pub fn authenticate(conn: &mut Db, token: &str) -> Result<Principal, ApiError> {
         ));
     }
     let prefix = display_prefix(token);
-    let row = Select {
-        table: "api_keys",
-        columns: KEY_COLUMNS,
-        conditions: vec![Condition::Equals("prefix", SqlValue::text(prefix))],
-        order: Vec::new(),
-        limit: Some(1),
-    }
-    .load(conn)?
-    .pop()
-    .ok_or_else(invalid)?;
+    let row = Select::from("api_keys", KEY_COLUMNS)
+        .filter(Condition::Equals("prefix", SqlValue::text(prefix)))
+        .limit(1)
+        .load(conn)?
+        .pop()
+        .ok_or_else(invalid)?;
     let stored = row
         .get("secret_hash")
         .and_then(|v| v.as_str())

@@ -7,7 +7,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::jsonapi::document::{
-    ErrorDocument, ErrorObject, ErrorSource, JsonApiObject, MEDIA_TYPE,
+    ErrorDocument, ErrorLinks, ErrorObject, ErrorSource, JsonApiObject, Link, MEDIA_TYPE,
 };
 use crate::store::StoreError;
 
@@ -31,6 +31,13 @@ pub enum ApiError {
     /// A type or id that does not match the endpoint.
     #[error("conflict at {pointer}: {detail}")]
     Mismatch { pointer: String, detail: String },
+    /// One of the cursor pagination profile's own errors (400, with the profile's `type` link).
+    #[error("{detail}")]
+    CursorPagination {
+        error: CursorError,
+        parameter: String,
+        detail: String,
+    },
     /// A value that must be unique already exists.
     #[error("conflict: {detail}")]
     Duplicate {
@@ -70,6 +77,30 @@ pub enum ApiError {
     /// Several problems found in one request, reported together.
     #[error("{} problems", .0.len())]
     Many(Vec<ApiError>),
+}
+
+/// The cursor pagination profile's error types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CursorError {
+    MaxSizeExceeded { max: i64 },
+    UnsupportedSort,
+    RangeNotSupported,
+}
+
+impl CursorError {
+    pub fn type_link(self) -> &'static str {
+        match self {
+            CursorError::MaxSizeExceeded { .. } => {
+                "https://jsonapi.org/profiles/ethanresnick/cursor-pagination/max-size-exceeded"
+            }
+            CursorError::UnsupportedSort => {
+                "https://jsonapi.org/profiles/ethanresnick/cursor-pagination/unsupported-sort"
+            }
+            CursorError::RangeNotSupported => {
+                "https://jsonapi.org/profiles/ethanresnick/cursor-pagination/range-pagination-not-supported"
+            }
+        }
+    }
 }
 
 impl ApiError {
@@ -127,6 +158,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::InvalidQuery { .. }
+            | ApiError::CursorPagination { .. }
             | ApiError::MalformedBody(_)
             | ApiError::InvalidDocument { .. } => StatusCode::BAD_REQUEST,
             ApiError::InvalidMember { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -152,6 +184,36 @@ impl ApiError {
                 for problem in problems {
                     problem.push_objects(objects);
                 }
+                return;
+            }
+            ApiError::CursorPagination {
+                error,
+                parameter,
+                detail,
+            } => {
+                let meta = match error {
+                    CursorError::MaxSizeExceeded { max } => {
+                        let mut page = serde_json::Map::new();
+                        page.insert("maxSize".into(), (*max).into());
+                        let mut meta = serde_json::Map::new();
+                        meta.insert("page".into(), serde_json::Value::Object(page));
+                        Some(meta)
+                    }
+                    _ => None,
+                };
+                objects.push(ErrorObject {
+                    links: Some(ErrorLinks {
+                        about: None,
+                        error_type: Some(Link::Url(error.type_link().to_string())),
+                    }),
+                    status: Some(self.status().as_u16().to_string()),
+                    code: Some("cursor_pagination".into()),
+                    title: Some("Invalid page request".into()),
+                    detail: Some(detail.clone()),
+                    source: Some(ErrorSource::parameter(parameter)),
+                    meta,
+                    ..ErrorObject::default()
+                });
                 return;
             }
             ApiError::InvalidQuery { parameter, detail } => (

@@ -12,11 +12,11 @@ use super::error::ApiError;
 use super::extract::{parse_json, read_body};
 use super::AppState;
 use crate::auth::{self, Access, Principal};
-use crate::jsonapi::document::{JsonApiObject, MetaDocument, MEDIA_TYPE};
+use crate::jsonapi::document::{DataDocument, JsonApiObject, MetaDocument, MEDIA_TYPE};
 use crate::jsonapi::handlers::{self, Context};
 use crate::jsonapi::input::{self, Intent};
 use crate::jsonapi::query::{self, Endpoint, IncludeTree, Query};
-use crate::jsonapi::resource::{Registry, Relationship, ResourceType};
+use crate::jsonapi::resource::{Cardinality, Registry, Relationship, ResourceType};
 use crate::store::Db;
 
 type Reply = Result<HttpResponse, ApiError>;
@@ -161,42 +161,58 @@ async fn authorised<T: Send + 'static>(
 }
 
 fn document(status: StatusCode, body: &impl Serialize) -> Reply {
+    respond(status, body, &[])
+}
+
+/// A JSON:API response; a document that applied profiles names them in its Content-Type
+/// (spec: content negotiation, universal responsibilities).
+fn respond(status: StatusCode, body: &impl Serialize, profiles: &[String]) -> Reply {
     let body = serde_json::to_vec(body).map_err(|error| ApiError::Internal(error.to_string()))?;
+    let content_type = match profiles {
+        [] => MEDIA_TYPE.to_string(),
+        profiles => format!("{MEDIA_TYPE}; profile=\"{}\"", profiles.join(" ")),
+    };
     Ok(HttpResponse::build(status)
-        .insert_header((header::CONTENT_TYPE, MEDIA_TYPE))
+        .insert_header((header::CONTENT_TYPE, content_type))
         .body(body))
+}
+
+fn data_document(doc: &DataDocument) -> Reply {
+    respond(StatusCode::OK, doc, &doc.jsonapi.profile)
 }
 
 async fn fetch_collection(state: web::Data<AppState>, request: HttpRequest) -> Reply {
     let call = Call::new(&state, &request)?;
     let doc = authorised(&state, call, |conn, call, principal| {
         let resource = call.resource()?;
-        let query = call.query(resource, Endpoint::Resources)?;
+        let query = call.query(resource, Endpoint::Collection)?;
         call.require_reads(&principal, resource, &query.include)?;
         let tenant = principal.tenant();
         let context = Context {
             registry: call.registry,
             tenant: &tenant,
             query: &query,
+            path: call.path.clone(),
             self_link: call.self_link(&query),
         };
         handlers::fetch_collection(conn, &context, resource)
     })
     .await?;
-    document(StatusCode::OK, &doc)
+    data_document(&doc)
 }
 
 async fn fetch_resource(state: web::Data<AppState>, request: HttpRequest) -> Reply {
     let call = Call::new(&state, &request)?;
     let doc = authorised(&state, call, |conn, call, principal| {
         let resource = call.resource()?;
-        let query = call.query(resource, Endpoint::Resources)?;
+        let query = call.query(resource, Endpoint::Resource)?;
         call.require_reads(&principal, resource, &query.include)?;
         let tenant = principal.tenant();
         let context = Context {
             registry: call.registry,
             tenant: &tenant,
             query: &query,
+            path: call.path.clone(),
             self_link: call.self_link(&query),
         };
         handlers::fetch_resource(conn, &context, resource, &call.id)
@@ -211,7 +227,11 @@ async fn fetch_related(state: web::Data<AppState>, request: HttpRequest) -> Repl
         let resource = call.resource()?;
         let relationship = call.relationship(resource)?;
         let target = call.registry.target(relationship)?;
-        let query = call.query(target, Endpoint::Resources)?;
+        let endpoint = match relationship.cardinality {
+            Cardinality::ToMany { .. } => Endpoint::Collection,
+            Cardinality::ToOne { .. } => Endpoint::Resource,
+        };
+        let query = call.query(target, endpoint)?;
         principal.require(resource.scope_family, Access::Read)?;
         call.require_reads(&principal, target, &query.include)?;
         let tenant = principal.tenant();
@@ -219,12 +239,13 @@ async fn fetch_related(state: web::Data<AppState>, request: HttpRequest) -> Repl
             registry: call.registry,
             tenant: &tenant,
             query: &query,
+            path: call.path.clone(),
             self_link: call.self_link(&query),
         };
         handlers::fetch_related(conn, &context, resource, &call.id, relationship)
     })
     .await?;
-    document(StatusCode::OK, &doc)
+    data_document(&doc)
 }
 
 async fn fetch_relationship(state: web::Data<AppState>, request: HttpRequest) -> Reply {
@@ -241,6 +262,7 @@ async fn fetch_relationship(state: web::Data<AppState>, request: HttpRequest) ->
             registry: call.registry,
             tenant: &tenant,
             query: &query,
+            path: call.path.clone(),
             self_link: call.self_link(&query),
         };
         handlers::fetch_relationship(conn, &context, resource, &call.id, relationship)
@@ -263,7 +285,7 @@ async fn create(state: web::Data<AppState>, request: HttpRequest, payload: web::
             });
         }
         principal.require(resource.scope_family, Access::Write)?;
-        let query = call.query(resource, Endpoint::Resources)?;
+        let query = call.query(resource, Endpoint::Resource)?;
         call.require_reads(&principal, resource, &query.include)?;
         let changes = input::parse(&parse_json(&body)?, resource, Intent::Create)?;
         let tenant = principal.tenant();
@@ -271,6 +293,7 @@ async fn create(state: web::Data<AppState>, request: HttpRequest, payload: web::
             registry: call.registry,
             tenant: &tenant,
             query: &query,
+            path: call.path.clone(),
             self_link: call.self_link(&query),
         };
         handlers::create(conn, &context, resource, changes)
@@ -289,7 +312,7 @@ async fn update(state: web::Data<AppState>, request: HttpRequest, payload: web::
     let doc = authorised(&state, call, move |conn, call, principal| {
         let resource = call.resource()?;
         principal.require(resource.scope_family, Access::Write)?;
-        let query = call.query(resource, Endpoint::Resources)?;
+        let query = call.query(resource, Endpoint::Resource)?;
         call.require_reads(&principal, resource, &query.include)?;
         let intent = Intent::Update { id: &call.id };
         let changes = input::parse(&parse_json(&body)?, resource, intent)?;
@@ -298,6 +321,7 @@ async fn update(state: web::Data<AppState>, request: HttpRequest, payload: web::
             registry: call.registry,
             tenant: &tenant,
             query: &query,
+            path: call.path.clone(),
             self_link: call.self_link(&query),
         };
         handlers::update(conn, &context, resource, &call.id, changes)

@@ -33,12 +33,13 @@ impl Default for JsonApiObject {
     }
 }
 
-/// A link: a URL string or a link object.
+/// A link: a URL string or a link object; `null` for a pagination link that is unavailable.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Link {
     Url(String),
     Object(LinkObject),
+    Null,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -14,7 +14,7 @@ use super::document::{
 use super::query::{IncludeTree, Query};
 use super::resource::{Cardinality, Registry, ResourceType, Tenant};
 use crate::http::error::ApiError;
-use crate::store::{Condition, Db, Row, Select, SqlValue};
+use crate::store::{Condition, Db, Expr, Row, Select, SqlValue};
 
 /// One stored resource as read: `id`, attributes and foreign keys by column name.
 #[derive(Debug, Clone)]
@@ -24,7 +24,7 @@ pub struct Record {
 }
 
 impl Record {
-    fn from_row(row: Row) -> Result<Self, ApiError> {
+    pub fn from_row(row: Row) -> Result<Self, ApiError> {
         match row.get("id") {
             Some(Value::String(id)) => Ok(Record {
                 id: id.clone(),
@@ -49,12 +49,13 @@ pub fn load(
 ) -> Result<Vec<Record>, ApiError> {
     conditions.extend(resource.tenant_condition(tenant));
     let columns = resource.columns();
-    let rows = Select {
-        table: resource.table,
-        columns: &columns,
-        conditions,
-        order: resource.order(),
-        limit,
+    let select = resource.order().into_iter().fold(
+        Select::from(resource.table, &columns).filters(conditions),
+        |select, (column, direction)| select.order_by(Expr::Column(column), direction),
+    );
+    let rows = match limit {
+        Some(limit) => select.limit(limit),
+        None => select,
     }
     .load(conn)?;
     rows.into_iter().map(Record::from_row).collect()

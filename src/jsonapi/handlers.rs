@@ -3,12 +3,14 @@
 //! Every statement is confined to the context's tenant.
 
 use chrono::Utc;
+use serde_json::{Map, Value};
 
 use super::document::{
     DataDocument, JsonApiObject, Link, Linkage, Links, PrimaryData, ResourceIdentifier,
 };
 use super::graph::{self, not_found, relationship_links, Graph, Record};
 use super::input::{Changes, ToOneChange};
+use super::listing::{self, Listing, CURSOR_PROFILE};
 use super::query::{IncludeTree, Query};
 use super::resource::{
     Cardinality, Default, NewRow, Registry, Relationship, ResourceType, ServerValue, Tenant,
@@ -17,14 +19,13 @@ use super::resource::{
 use crate::http::error::ApiError;
 use crate::store::{self, truncate_to_micros, Condition, Db, SqlValue};
 
-/// Collections answer at most this many resources until pagination lands.
-pub const COLLECTION_LIMIT: i64 = 20;
-
 /// What every operation needs besides its own input.
 pub struct Context<'a> {
     pub registry: &'static Registry,
     pub tenant: &'a Tenant,
     pub query: &'a Query,
+    /// The request's path, for pagination links.
+    pub path: String,
     /// The top-level `self` link: the request's path and canonical query.
     pub self_link: String,
 }
@@ -65,13 +66,29 @@ impl Context<'_> {
         &self,
         conn: &mut Db,
         resource: &'static ResourceType,
-        records: Vec<Record>,
+        listing: Listing,
     ) -> Result<DataDocument, ApiError> {
         let mut graph = self.graph();
-        graph.add_primary(resource, records);
+        graph.add_primary(resource, listing.records);
         graph.include(conn, &self.query.include)?;
         let data = graph.render_primary(self.query);
-        Ok(self.document(&graph, PrimaryData::Collection(data)))
+        let mut document = self.document(&graph, PrimaryData::Collection(data));
+        let links = Links {
+            self_link: Some(Link::Url(self.self_link.clone())),
+            ..listing.links
+        };
+        document.links = Some(links);
+        if let Some(total) = listing.total {
+            let mut page = Map::new();
+            page.insert("total".into(), total.into());
+            let mut meta = Map::new();
+            meta.insert("page".into(), Value::Object(page));
+            document.meta = Some(meta);
+        }
+        if listing.cursor_profile {
+            document.jsonapi.profile = vec![CURSOR_PROFILE.to_string()];
+        }
+        Ok(document)
     }
 
     fn find(
@@ -90,14 +107,16 @@ pub fn fetch_collection(
     context: &Context<'_>,
     resource: &'static ResourceType,
 ) -> Result<DataDocument, ApiError> {
-    let records = graph::load(
+    let listing = listing::list(
         conn,
+        context.registry,
         resource,
         context.tenant,
         Vec::new(),
-        Some(COLLECTION_LIMIT),
+        context.query,
+        &context.path,
     )?;
-    context.collection(conn, resource, records)
+    context.collection(conn, resource, listing)
 }
 
 /// `GET /api/{type}/{id}`
@@ -131,15 +150,17 @@ pub fn fetch_related(
         }
         Cardinality::ToMany { .. } => {
             let column = context.registry.inverse_column(relationship)?;
-            let condition = Condition::Equals(column, SqlValue::text(parent.id));
-            let records = graph::load(
+            let scope = vec![Condition::Equals(column, SqlValue::text(parent.id))];
+            let listing = listing::list(
                 conn,
+                context.registry,
                 target,
                 context.tenant,
-                vec![condition],
-                Some(COLLECTION_LIMIT),
+                scope,
+                context.query,
+                &context.path,
             )?;
-            context.collection(conn, target, records)
+            context.collection(conn, target, listing)
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod document;
 pub mod graph;
 pub mod handlers;
 pub mod input;
+pub mod listing;
 pub mod negotiation;
 pub mod query;
 pub mod resource;

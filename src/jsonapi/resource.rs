@@ -79,6 +79,10 @@ pub struct Attribute {
     pub kind: AttributeKind,
     pub nullable: bool,
     pub write: Write,
+    /// May appear in `sort` (only non-null attributes: backends order NULLs differently).
+    pub sortable: bool,
+    /// May appear in `filter[…]`; for an object attribute, its keys may (`filter[metadata.plan]`).
+    pub filterable: bool,
 }
 
 /// How a to-one relationship gets its value.

@@ -20,42 +20,56 @@ pub static RESOURCE: ResourceType = ResourceType {
             kind: AttributeKind::Enum(ROLES),
             nullable: false,
             write: Write::Required,
+            sortable: true,
+            filterable: true,
         },
         Attribute {
             name: "content",
             kind: AttributeKind::String { max_chars: 100_000 },
             nullable: false,
             write: Write::Required,
+            sortable: false,
+            filterable: true,
         },
         Attribute {
             name: "modality",
             kind: AttributeKind::Enum(MODALITIES),
             nullable: false,
             write: Write::Optional(Default::Text("text")),
+            sortable: true,
+            filterable: true,
         },
         Attribute {
             name: "position",
             kind: AttributeKind::Integer,
             nullable: false,
             write: Write::ReadOnly(ServerValue::Hook),
+            sortable: true,
+            filterable: true,
         },
         Attribute {
             name: "metadata",
             kind: AttributeKind::Object,
             nullable: false,
             write: Write::Optional(Default::EmptyObject),
+            sortable: false,
+            filterable: true,
         },
         Attribute {
             name: "occurred_at",
             kind: AttributeKind::Timestamp,
             nullable: false,
             write: Write::Optional(Default::Now),
+            sortable: true,
+            filterable: true,
         },
         Attribute {
             name: "created_at",
             kind: AttributeKind::Timestamp,
             nullable: false,
             write: Write::ReadOnly(ServerValue::CreatedAt),
+            sortable: true,
+            filterable: true,
         },
     ],
     relationships: &[
@@ -116,19 +130,15 @@ fn before_insert(conn: &mut Db, row: &mut NewRow) -> Result<(), ApiError> {
             kind: ColumnKind::Text,
         },
     ];
-    let conversation = Select {
-        table: "conversations",
-        columns: &columns,
-        conditions: vec![Condition::Equals("id", SqlValue::text(conversation_id))],
-        order: Vec::new(),
-        limit: Some(1),
-    }
-    .load(conn)?
-    .pop()
-    .ok_or_else(|| ApiError::NotFound {
-        detail: "The conversation was deleted while the item was being created.".into(),
-        pointer: Some("/data/relationships/conversation/data".into()),
-    })?;
+    let conversation = Select::from("conversations", &columns)
+        .filter(Condition::Equals("id", SqlValue::text(conversation_id)))
+        .limit(1)
+        .load(conn)?
+        .pop()
+        .ok_or_else(|| ApiError::NotFound {
+            detail: "The conversation was deleted while the item was being created.".into(),
+            pointer: Some("/data/relationships/conversation/data".into()),
+        })?;
     let position = conversation
         .get("last_item_position")
         .and_then(|v| v.as_i64());

@@ -20,6 +20,8 @@ pub static RESOURCE: ResourceType = ResourceType {
             kind: AttributeKind::String { max_chars: 200 },
             nullable: false,
             write: Write::Required,
+            sortable: true,
+            filterable: true,
         },
         Attribute {
             name: "slug",
@@ -30,18 +32,24 @@ pub static RESOURCE: ResourceType = ResourceType {
             // Slugs are unique across organisations: renaming one over HTTP would reveal
             // which slugs others hold, so it is set once, at the command line.
             write: Write::CreateOnly(Default::Hook),
+            sortable: false,
+            filterable: true,
         },
         Attribute {
             name: "created_at",
             kind: AttributeKind::Timestamp,
             nullable: false,
             write: Write::ReadOnly(ServerValue::CreatedAt),
+            sortable: true,
+            filterable: true,
         },
         Attribute {
             name: "updated_at",
             kind: AttributeKind::Timestamp,
             nullable: false,
             write: Write::ReadOnly(ServerValue::UpdatedAt),
+            sortable: true,
+            filterable: true,
         },
     ],
     relationships: &[Relationship {

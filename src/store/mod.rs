@@ -15,8 +15,8 @@ use diesel::Connection;
 
 pub use migrations::run_migrations;
 pub use sql::{
-    delete, format_timestamp, insert, truncate_to_micros, update, Column, ColumnKind, Condition,
-    Direction, Row, Select, Sql, SqlValue,
+    delete, format_timestamp, insert, truncate_to_micros, update, Column, ColumnKind, Comparison,
+    Condition, Direction, Expr, Join, Row, Select, Sql, SqlValue,
 };
 
 /// One connection type for every backend; the variant is chosen from the database URL.

@@ -57,11 +57,75 @@ pub enum Direction {
     Descending,
 }
 
+/// Something a condition or an ordering can refer to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    /// A column of the statement's own table.
+    Column(&'static str),
+    /// A column of a joined table, named by the join's alias.
+    Joined {
+        alias: &'static str,
+        column: &'static str,
+    },
+    /// One key of a JSON-object text column, as text: strings bare, numbers as digits,
+    /// booleans as `true`/`false`, on both backends.
+    JsonKey { column: &'static str, key: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    Equal,
+    NotEqual,
+    Less,
+    LessOrEqual,
+    Greater,
+    GreaterOrEqual,
+}
+
+impl Comparison {
+    fn sql(self) -> &'static str {
+        match self {
+            Comparison::Equal => " = ",
+            Comparison::NotEqual => " <> ",
+            Comparison::Less => " < ",
+            Comparison::LessOrEqual => " <= ",
+            Comparison::Greater => " > ",
+            Comparison::GreaterOrEqual => " >= ",
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum Condition {
+    /// Shorthand: a column of the statement's own table equals a value.
     Equals(&'static str, SqlValue),
+    /// Shorthand: a column of the statement's own table is one of the values.
     In(&'static str, Vec<SqlValue>),
+    Compare(Expr, Comparison, SqlValue),
+    AnyOf(Expr, Vec<SqlValue>),
+    /// Case-sensitive substring test.
+    Contains(Expr, String),
+    /// Case-sensitive prefix test.
+    StartsWith(Expr, String),
+    IsNull(Expr, bool),
+    /// `(a, b, …) op (x, y, …)`: a keyset bound both backends serve from an index range.
+    RowCompare(Vec<Expr>, Comparison, Vec<SqlValue>),
+    /// At least one holds (an empty list holds never).
+    Any(Vec<Condition>),
+    /// All hold (an empty list holds always).
+    All(Vec<Condition>),
 }
+
+/// `LEFT JOIN table AS alias ON alias.id = t.foreign_key`: a to-one relationship.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Join {
+    pub table: &'static str,
+    pub alias: &'static str,
+    pub foreign_key: &'static str,
+}
+
+/// The alias of a `SELECT`'s own table, so joined tables' columns never clash with it.
+const BASE: &str = "t";
 
 /// A decoded row: column name to JSON value.
 pub type Row = Map<String, Value>;
@@ -107,33 +171,136 @@ impl Sql {
         self
     }
 
-    pub fn condition(&mut self, condition: Condition) -> &mut Self {
+    /// Renders an expression; `base` qualifies the own table's columns when the statement
+    /// aliases it.
+    fn expr(&mut self, expr: &Expr, base: Option<&str>) -> &mut Self {
+        match expr {
+            Expr::Column(column) => {
+                if let Some(base) = base {
+                    self.ident(base).push(".");
+                }
+                self.ident(column)
+            }
+            Expr::Joined { alias, column } => self.ident(alias).push(".").ident(column),
+            Expr::JsonKey { column, key } => {
+                let column = Expr::Column(column);
+                match self.dialect {
+                    Dialect::Postgres => {
+                        self.push("(");
+                        self.expr(&column, base).push("::jsonb ->> ");
+                        self.bind(SqlValue::text(key.as_str())).push(")")
+                    }
+                    Dialect::Sqlite => {
+                        // json_extract gives 1/0 for booleans; PostgreSQL's ->> gives true/false.
+                        let path = format!("$.\"{key}\"");
+                        self.push("(CASE json_type(");
+                        self.expr(&column, base)
+                            .push(", ")
+                            .bind(SqlValue::text(path.as_str()));
+                        self.push(") WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(json_extract(");
+                        self.expr(&column, base)
+                            .push(", ")
+                            .bind(SqlValue::text(path));
+                        self.push(") AS TEXT) END)")
+                    }
+                }
+            }
+        }
+    }
+
+    fn list(&mut self, values: Vec<SqlValue>) -> &mut Self {
+        self.push("(");
+        for (index, value) in values.into_iter().enumerate() {
+            if index > 0 {
+                self.push(", ");
+            }
+            self.bind(value);
+        }
+        self.push(")")
+    }
+
+    fn condition(&mut self, condition: Condition, base: Option<&str>) -> &mut Self {
         match condition {
-            Condition::Equals(column, value) => {
-                self.ident(column).push(" = ").bind(value);
-            }
-            Condition::In(_, values) if values.is_empty() => {
-                self.push("1 = 0");
-            }
+            Condition::Equals(column, value) => self.condition(
+                Condition::Compare(Expr::Column(column), Comparison::Equal, value),
+                base,
+            ),
             Condition::In(column, values) => {
-                self.ident(column).push(" IN (");
-                for (index, value) in values.into_iter().enumerate() {
+                self.condition(Condition::AnyOf(Expr::Column(column), values), base)
+            }
+            Condition::Compare(expr, comparison, value) => {
+                self.expr(&expr, base).push(comparison.sql()).bind(value)
+            }
+            Condition::AnyOf(_, values) if values.is_empty() => self.push("1 = 0"),
+            Condition::AnyOf(expr, values) => self.expr(&expr, base).push(" IN ").list(values),
+            Condition::Contains(expr, text) => {
+                let function = match self.dialect {
+                    Dialect::Sqlite => "instr(",
+                    Dialect::Postgres => "strpos(",
+                };
+                self.push(function);
+                self.expr(&expr, base)
+                    .push(", ")
+                    .bind(SqlValue::text(text))
+                    .push(") > 0")
+            }
+            Condition::StartsWith(expr, text) => {
+                let function = match self.dialect {
+                    Dialect::Sqlite => "substr(",
+                    Dialect::Postgres => "substring(",
+                };
+                self.push(function);
+                self.expr(&expr, base)
+                    .push(", 1, length(")
+                    .bind(SqlValue::text(text.as_str()));
+                self.push(")) = ").bind(SqlValue::text(text))
+            }
+            Condition::RowCompare(exprs, comparison, values) => {
+                self.push("(");
+                for (index, expr) in exprs.iter().enumerate() {
                     if index > 0 {
                         self.push(", ");
                     }
-                    self.bind(value);
+                    self.expr(expr, base);
                 }
-                self.push(")");
+                self.push(")").push(comparison.sql()).list(values)
             }
+            Condition::IsNull(expr, true) => self.expr(&expr, base).push(" IS NULL"),
+            Condition::IsNull(expr, false) => self.expr(&expr, base).push(" IS NOT NULL"),
+            Condition::Any(conditions) => self.group(conditions, " OR ", "1 = 0", base),
+            Condition::All(conditions) => self.group(conditions, " AND ", "1 = 1", base),
         }
-        self
+    }
+
+    fn group(
+        &mut self,
+        conditions: Vec<Condition>,
+        joiner: &str,
+        empty: &str,
+        base: Option<&str>,
+    ) -> &mut Self {
+        if conditions.is_empty() {
+            return self.push(empty);
+        }
+        self.push("(");
+        for (index, condition) in conditions.into_iter().enumerate() {
+            if index > 0 {
+                self.push(joiner);
+            }
+            self.condition(condition, base);
+        }
+        self.push(")")
     }
 
     /// ` WHERE a AND b …`, or nothing for no conditions.
     pub fn where_all(&mut self, conditions: Vec<Condition>) -> &mut Self {
+        self.where_in(conditions, None)
+    }
+
+    fn where_in(&mut self, conditions: Vec<Condition>, base: Option<&str>) -> &mut Self {
         for (index, condition) in conditions.into_iter().enumerate() {
             self.push(if index == 0 { " WHERE " } else { " AND " });
-            self.condition(condition);
+            self.condition(condition, base);
         }
         self
     }
@@ -190,16 +357,82 @@ struct IntegerRow {
     value: i64,
 }
 
-/// A `SELECT` over one table.
+/// A `SELECT` over one table (aliased `t`), optionally joined to the targets of to-one
+/// relationships.
 pub struct Select<'a> {
-    pub table: &'static str,
-    pub columns: &'a [Column],
-    pub conditions: Vec<Condition>,
-    pub order: Vec<(&'static str, Direction)>,
-    pub limit: Option<i64>,
+    table: &'static str,
+    columns: &'a [Column],
+    joins: Vec<Join>,
+    conditions: Vec<Condition>,
+    order: Vec<(Expr, Direction)>,
+    limit: Option<i64>,
+    offset: Option<i64>,
 }
 
-impl Select<'_> {
+impl<'a> Select<'a> {
+    pub fn from(table: &'static str, columns: &'a [Column]) -> Self {
+        Select {
+            table,
+            columns,
+            joins: Vec::new(),
+            conditions: Vec::new(),
+            order: Vec::new(),
+            limit: None,
+            offset: None,
+        }
+    }
+
+    pub fn filter(mut self, condition: Condition) -> Self {
+        self.conditions.push(condition);
+        self
+    }
+
+    pub fn filters(mut self, conditions: impl IntoIterator<Item = Condition>) -> Self {
+        self.conditions.extend(conditions);
+        self
+    }
+
+    pub fn join(mut self, join: Join) -> Self {
+        if !self.joins.contains(&join) {
+            self.joins.push(join);
+        }
+        self
+    }
+
+    pub fn order_by(mut self, expr: Expr, direction: Direction) -> Self {
+        self.order.push((expr, direction));
+        self
+    }
+
+    pub fn limit(mut self, limit: i64) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    pub fn offset(mut self, offset: i64) -> Self {
+        self.offset = Some(offset);
+        self
+    }
+
+    fn push_from(&self, sql: &mut Sql) {
+        sql.push(" FROM ")
+            .ident(self.table)
+            .push(" AS ")
+            .ident(BASE);
+        for join in &self.joins {
+            sql.push(" LEFT JOIN ")
+                .ident(join.table)
+                .push(" AS ")
+                .ident(join.alias);
+            sql.push(" ON ")
+                .ident(join.alias)
+                .push(".")
+                .ident("id")
+                .push(" = ");
+            sql.ident(BASE).push(".").ident(join.foreign_key);
+        }
+    }
+
     pub fn load(self, conn: &mut Db) -> StoreResult<Vec<Row>> {
         let mut sql = Sql::new(conn.dialect());
         sql.push("SELECT ");
@@ -212,20 +445,19 @@ impl Select<'_> {
                 sql.push(", ");
             }
             // Column names are static identifiers, safe to inline as JSON keys.
-            sql.push("'")
-                .push(column.name)
-                .push("', ")
-                .ident(column.name);
+            sql.push("'").push(column.name).push("', ");
+            sql.ident(BASE).push(".").ident(column.name);
         }
         sql.push(")");
         if conn.dialect() == Dialect::Postgres {
             sql.push("::text");
         }
-        sql.push(" AS row FROM ").ident(self.table);
-        sql.where_all(self.conditions);
-        for (index, (column, direction)) in self.order.iter().enumerate() {
+        sql.push(" AS row");
+        self.push_from(&mut sql);
+        sql.where_in(self.conditions, Some(BASE));
+        for (index, (expr, direction)) in self.order.iter().enumerate() {
             sql.push(if index == 0 { " ORDER BY " } else { ", " });
-            sql.ident(column).push(match direction {
+            sql.expr(expr, Some(BASE)).push(match direction {
                 Direction::Ascending => " ASC",
                 Direction::Descending => " DESC",
             });
@@ -233,11 +465,23 @@ impl Select<'_> {
         if let Some(limit) = self.limit {
             sql.push(" LIMIT ").bind(SqlValue::Integer(Some(limit)));
         }
+        if let Some(offset) = self.offset {
+            sql.push(" OFFSET ").bind(SqlValue::Integer(Some(offset)));
+        }
         let columns = self.columns;
         sql.load_json(conn)?
             .into_iter()
             .map(|text| decode_row(columns, &text))
             .collect()
+    }
+
+    /// How many rows match, ignoring order, limit and offset.
+    pub fn count(self, conn: &mut Db) -> StoreResult<i64> {
+        let mut sql = Sql::new(conn.dialect());
+        sql.push("SELECT COUNT(*) AS value");
+        self.push_from(&mut sql);
+        sql.where_in(self.conditions, Some(BASE));
+        Ok(sql.load_integers(conn)?.first().copied().unwrap_or(0))
     }
 }
 
@@ -254,14 +498,8 @@ pub fn insert(
         }
         sql.ident(column);
     }
-    sql.push(") VALUES (");
-    for (index, (_, value)) in values.into_iter().enumerate() {
-        if index > 0 {
-            sql.push(", ");
-        }
-        sql.bind(value);
-    }
-    sql.push(")");
+    sql.push(") VALUES ");
+    sql.list(values.into_iter().map(|(_, value)| value).collect());
     sql.execute(conn)
 }
 

@@ -20,7 +20,10 @@ fn an_empty_collection_is_an_empty_array() {
     for path in ["/api/conversations", "/api/conversation_items"] {
         let document = expect_document(&server.get(path), 200);
         assert_eq!(document["data"], json!([]));
-        assert_eq!(document["links"], json!({"self": path}));
+        assert_eq!(
+            document["links"],
+            json!({"self": path, "first": format!("{path}?page%5Boffset%5D=0&page%5Blimit%5D=20"), "prev": null, "next": null})
+        );
         assert!(document.get("included").is_none());
     }
     // A key sees exactly one organisation: its own.

@@ -56,22 +56,22 @@ fn a_repeated_parameter_is_400() {
 }
 
 #[test]
-fn sort_page_and_filter_are_refused_until_supported() {
-    // sorting-not-supported: a server that cannot sort as asked MUST answer 400.
+fn collection_families_are_refused_where_there_is_no_collection() {
     let server = TestServer::start();
+    let id =
+        server.create_conversation(&server.organisation, serde_json::json!({"channel": "chat"}));
+    for parameter in ["sort", "page[size]", "filter[status]"] {
+        let path = format!("/api/conversations/{id}?{parameter}=x");
+        expect_errors(
+            &server.get(&path),
+            400,
+            &[crate::support::parameter(parameter)],
+        );
+    }
+    let path = format!("/api/conversations/{id}/organisation?page[size]=1");
     expect_errors(
-        &server.get("/api/conversations?sort=-created_at"),
+        &server.get(&path),
         400,
-        &[parameter("sort")],
-    );
-    expect_errors(
-        &server.get("/api/conversations?page[size]=5"),
-        400,
-        &[parameter("page[size]")],
-    );
-    expect_errors(
-        &server.get("/api/conversations?filter[status]=active"),
-        400,
-        &[parameter("filter[status]")],
+        &[crate::support::parameter("page[size]")],
     );
 }
