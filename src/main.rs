@@ -56,6 +56,15 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeyCommand),
+    /// Fill the database with deterministic data (organisations seed-1 …) for benchmarks.
+    Seed {
+        #[arg(long)]
+        conversations: u64,
+        #[arg(long, default_value_t = 2)]
+        items_per_conversation: u64,
+        #[arg(long, default_value_t = 1)]
+        organisations: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -111,6 +120,18 @@ fn main() -> ExitCode {
         Some(Command::Migrate) => open_and_migrate(&cli.database_url).map(|_| ()),
         Some(Command::Organisations(command)) => organisations(&cli.database_url, command),
         Some(Command::Keys(command)) => keys(&cli.database_url, command),
+        Some(Command::Seed {
+            conversations,
+            items_per_conversation,
+            organisations,
+        }) => seed(
+            &cli.database_url,
+            &operators::SeedPlan {
+                organisations,
+                conversations,
+                items_per_conversation,
+            },
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -242,6 +263,30 @@ fn keys(database_url: &str, command: KeyCommand) -> Result<(), String> {
             }
         }
     }
+    Ok(())
+}
+
+fn seed(database_url: &str, plan: &operators::SeedPlan) -> Result<(), String> {
+    let store = open_and_migrate(database_url)?;
+    let mut conn = store.connection().map_err(|e| e.to_string())?;
+    let step = (plan.conversations / 10).max(1);
+    let slugs = operators::seed(&mut conn, plan, |done| {
+        if done % step == 0 || done == plan.conversations {
+            log::info!("seeded {done} of {} conversations", plan.conversations);
+        }
+    })
+    .map_err(|error| match error {
+        confab::http::error::ApiError::Duplicate { .. } => {
+            "this database is already seeded (seed-1 exists); seed an empty database".to_string()
+        }
+        other => describe(&other),
+    })?;
+    println!(
+        "Seeded {} conversations with {} items each in {}.",
+        plan.conversations,
+        plan.items_per_conversation,
+        slugs.join(", ")
+    );
     Ok(())
 }
 

@@ -14,7 +14,7 @@ use super::document::{
 use super::query::{IncludeTree, Query};
 use super::resource::{Cardinality, Registry, ResourceType, Tenant};
 use crate::http::error::ApiError;
-use crate::store::{Condition, Db, Expr, Row, Select, SqlValue};
+use crate::store::{Condition, Db, Direction, Expr, Row, Select, SqlValue};
 
 /// One stored resource as read: `id`, attributes and foreign keys by column name.
 #[derive(Debug, Clone)]
@@ -39,18 +39,24 @@ impl Record {
     }
 }
 
-/// Reads resources of one type, only ever those `tenant` may see.
-pub fn load(
+/// Reads the resources of one type whose `column` is among `values`, only ever those `tenant`
+/// may see. Rows come grouped by `column`, then in the type's order: ordering by the key first
+/// lets its index serve both the lookup and the order (without it SQLite may walk a tenant-wide
+/// index to avoid a sort).
+pub fn load_by(
     conn: &mut Db,
     resource: &ResourceType,
     tenant: &Tenant,
-    mut conditions: Vec<Condition>,
+    column: &'static str,
+    values: Vec<SqlValue>,
     limit: Option<i64>,
 ) -> Result<Vec<Record>, ApiError> {
-    conditions.extend(resource.tenant_condition(tenant));
     let columns = resource.columns();
     let select = resource.order().into_iter().fold(
-        Select::from(resource.table, &columns).filters(conditions),
+        Select::from(resource.table, &columns)
+            .filter(Condition::In(column, values))
+            .filters(resource.tenant_condition(tenant))
+            .order_by(Expr::Column(column), Direction::Ascending),
         |select, (column, direction)| select.order_by(Expr::Column(column), direction),
     );
     let rows = match limit {
@@ -78,11 +84,12 @@ pub fn load_one(
     let Some(id) = canonical_id(id) else {
         return Ok(None);
     };
-    let mut records = load(
+    let mut records = load_by(
         conn,
         resource,
         tenant,
-        vec![Condition::Equals("id", SqlValue::text(id))],
+        "id",
+        vec![SqlValue::text(id)],
         Some(1),
     )?;
     Ok(records.pop())
@@ -196,13 +203,7 @@ impl<'r> Graph<'r> {
             return Ok(Vec::new());
         }
         let values = ids.into_iter().map(SqlValue::text).collect();
-        let records = load(
-            conn,
-            target,
-            self.tenant,
-            vec![Condition::In(column, values)],
-            None,
-        )?;
+        let records = load_by(conn, target, self.tenant, column, values, None)?;
         Ok(records
             .into_iter()
             .map(|record| {

@@ -15,8 +15,8 @@ use diesel::Connection;
 
 pub use migrations::run_migrations;
 pub use sql::{
-    delete, format_timestamp, insert, truncate_to_micros, update, Column, ColumnKind, Comparison,
-    Condition, Direction, Expr, Join, Row, Select, Sql, SqlValue,
+    delete, format_timestamp, insert, insert_many, truncate_to_micros, update, Column, ColumnKind,
+    Comparison, Condition, Direction, Expr, Join, Row, Select, Sql, SqlValue,
 };
 
 /// One connection type for every backend; the variant is chosen from the database URL.
@@ -167,10 +167,12 @@ struct ConnectionSetup {
 impl CustomizeConnection<Db, diesel::r2d2::Error> for ConnectionSetup {
     fn on_acquire(&self, conn: &mut Db) -> Result<(), diesel::r2d2::Error> {
         if conn.dialect() == Dialect::Sqlite {
-            // Foreign keys are off by default in SQLite; WAL lets readers run beside a writer.
+            // Foreign keys are off by default in SQLite; WAL lets readers run beside a writer;
+            // `optimize` refreshes planner statistics where they are missing or stale, cheaply.
             conn.batch_execute(
                 "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
-                 PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
+                 PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; \
+                 PRAGMA optimize = 0x10002;",
             )
             .map_err(diesel::r2d2::Error::QueryError)?;
         }

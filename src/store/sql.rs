@@ -503,6 +503,34 @@ pub fn insert(
     sql.execute(conn)
 }
 
+/// One `INSERT` of many rows, each with a value for every column, in column order.
+pub fn insert_many(
+    conn: &mut Db,
+    table: &'static str,
+    columns: &[&'static str],
+    rows: Vec<Vec<SqlValue>>,
+) -> StoreResult<usize> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut sql = Sql::new(conn.dialect());
+    sql.push("INSERT INTO ").ident(table).push(" (");
+    for (index, column) in columns.iter().enumerate() {
+        if index > 0 {
+            sql.push(", ");
+        }
+        sql.ident(column);
+    }
+    sql.push(") VALUES ");
+    for (index, row) in rows.into_iter().enumerate() {
+        if index > 0 {
+            sql.push(", ");
+        }
+        sql.list(row);
+    }
+    sql.execute(conn)
+}
+
 /// `UPDATE … WHERE` every condition holds; returns the rows changed.
 /// `UPDATE … WHERE` every condition holds; returns the rows changed.
 pub fn update(

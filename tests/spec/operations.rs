@@ -21,3 +21,44 @@ fn the_statement_counter_counts() {
     server.create_conversation(&server.organisation, json!({"channel": "chat"}));
     assert!(server.statements() > before);
 }
+
+#[test]
+fn seeding_is_deterministic_and_refuses_to_run_twice() {
+    let plan = confab::operators::SeedPlan {
+        organisations: 2,
+        conversations: 30,
+        items_per_conversation: 3,
+    };
+    let seeded = || {
+        let server = TestServer::start();
+        let slugs = confab::operators::seed(&mut server.connection(), &plan, |_| {}).unwrap();
+        assert_eq!(slugs, vec!["seed-1", "seed-2"]);
+        let organisation =
+            confab::operators::find_organisation(&mut server.connection(), "seed-2").unwrap();
+        let key = server.add_key(&organisation, confab::auth::SCOPES, None);
+        let response = server.request_as(
+            Some(&key),
+            "GET",
+            "/api/conversations?include=conversation_items&page[size]=4&page[count]=true",
+            None,
+        );
+        assert_eq!(response.status, 200);
+        let again = confab::operators::seed(&mut server.connection(), &plan, |_| {});
+        assert_eq!(again.map_err(|e| e.status().as_u16()).err(), Some(409));
+        response.text()
+    };
+    let (first, second) = (seeded(), seeded());
+    assert_eq!(first, second);
+    let document: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(document["meta"]["page"]["total"], json!(15));
+    assert_eq!(document["included"].as_array().unwrap().len(), 12);
+    // Newest first: conversation 29 belongs to seed-2 (odd numbers), created 29 s after the base.
+    assert_eq!(
+        document["data"][0]["id"],
+        json!("00000002-0000-4000-8000-00000000001d")
+    );
+    assert_eq!(
+        document["data"][0]["attributes"]["created_at"],
+        json!("2025-01-01T00:00:29.000000Z")
+    );
+}

@@ -1,0 +1,4 @@
+DROP INDEX conversation_items_by_conversation;
+CREATE INDEX conversation_items_by_position ON conversation_items (position, id);
+DROP INDEX conversations_by_organisation_status_and_time;
+DROP INDEX conversation_items_by_organisation_and_position;
