@@ -3,11 +3,10 @@
 use chrono::{TimeDelta, Utc};
 use serde_json::Value;
 
-use super::{display_prefix, hash, LIVE, SCOPES, SECRET_HEX_DIGITS, TEST};
+use super::{display_prefix, hash, KEY_COLUMNS, LIVE, SCOPES, SECRET_HEX_DIGITS, TEST};
 use crate::http::error::ApiError;
 use crate::store::{
-    self, truncate_to_micros, Column, ColumnKind, Condition, Db, Direction, Expr, Select, SqlValue,
-    StoreError,
+    self, truncate_to_micros, Condition, Db, Direction, Expr, Select, SqlValue, StoreError,
 };
 
 /// A key as listed: never its secret.
@@ -105,42 +104,11 @@ pub fn create_key(conn: &mut Db, key: &NewKey) -> Result<String, ApiError> {
     ))
 }
 
-const LIST_COLUMNS: &[Column] = &[
-    Column {
-        name: "prefix",
-        kind: ColumnKind::Text,
-    },
-    Column {
-        name: "organisation_id",
-        kind: ColumnKind::Text,
-    },
-    Column {
-        name: "scopes",
-        kind: ColumnKind::Text,
-    },
-    Column {
-        name: "created_at",
-        kind: ColumnKind::Timestamp,
-    },
-    Column {
-        name: "expires_at",
-        kind: ColumnKind::Timestamp,
-    },
-    Column {
-        name: "revoked_at",
-        kind: ColumnKind::Timestamp,
-    },
-    Column {
-        name: "last_used_at",
-        kind: ColumnKind::Timestamp,
-    },
-];
-
 pub fn list_keys(conn: &mut Db, organisation_id: Option<&str>) -> Result<Vec<KeyInfo>, ApiError> {
     let conditions = organisation_id
         .map(|id| vec![Condition::Equals("organisation_id", SqlValue::text(id))])
         .unwrap_or_default();
-    let rows = Select::from("api_keys", LIST_COLUMNS)
+    let rows = Select::from("api_keys", KEY_COLUMNS)
         .filters(conditions)
         .order_by(Expr::Column("created_at"), Direction::Ascending)
         .order_by(Expr::Column("prefix"), Direction::Ascending)

@@ -115,7 +115,8 @@ fn timestamp(row: &store::Row, column: &str) -> Option<DateTime<Utc>> {
         .map(|time| time.with_timezone(&Utc))
 }
 
-const KEY_COLUMNS: &[Column] = &[
+/// The `api_keys` columns a key is read with (for checking it, or listing it).
+pub(crate) const KEY_COLUMNS: &[Column] = &[
     Column {
         name: "id",
         kind: ColumnKind::Text,
@@ -125,12 +126,20 @@ const KEY_COLUMNS: &[Column] = &[
         kind: ColumnKind::Text,
     },
     Column {
+        name: "prefix",
+        kind: ColumnKind::Text,
+    },
+    Column {
         name: "secret_hash",
         kind: ColumnKind::Text,
     },
     Column {
         name: "scopes",
         kind: ColumnKind::Text,
+    },
+    Column {
+        name: "created_at",
+        kind: ColumnKind::Timestamp,
     },
     Column {
         name: "expires_at",

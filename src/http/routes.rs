@@ -16,7 +16,7 @@ use crate::jsonapi::document::{DataDocument, JsonApiObject, MetaDocument, MEDIA_
 use crate::jsonapi::handlers::{self, Context};
 use crate::jsonapi::input::{self, Intent};
 use crate::jsonapi::query::{self, Endpoint, IncludeTree, Query};
-use crate::jsonapi::resource::{Cardinality, Registry, Relationship, ResourceType};
+use crate::jsonapi::resource::{Cardinality, Registry, Relationship, ResourceType, Tenant};
 use crate::store::Db;
 
 type Reply = Result<HttpResponse, ApiError>;
@@ -128,6 +128,16 @@ impl Call {
         }
     }
 
+    fn context<'a>(&self, tenant: &'a Tenant, query: &'a Query) -> Context<'a> {
+        Context {
+            registry: self.registry,
+            tenant,
+            query,
+            path: self.path.clone(),
+            self_link: self.self_link(query),
+        }
+    }
+
     /// Reading a type needs its read scope, and so does every type an `include` reaches.
     fn require_reads(
         &self,
@@ -188,13 +198,7 @@ async fn fetch_collection(state: web::Data<AppState>, request: HttpRequest) -> R
         let query = call.query(resource, Endpoint::Collection)?;
         call.require_reads(&principal, resource, &query.include)?;
         let tenant = principal.tenant();
-        let context = Context {
-            registry: call.registry,
-            tenant: &tenant,
-            query: &query,
-            path: call.path.clone(),
-            self_link: call.self_link(&query),
-        };
+        let context = call.context(&tenant, &query);
         handlers::fetch_collection(conn, &context, resource)
     })
     .await?;
@@ -208,13 +212,7 @@ async fn fetch_resource(state: web::Data<AppState>, request: HttpRequest) -> Rep
         let query = call.query(resource, Endpoint::Resource)?;
         call.require_reads(&principal, resource, &query.include)?;
         let tenant = principal.tenant();
-        let context = Context {
-            registry: call.registry,
-            tenant: &tenant,
-            query: &query,
-            path: call.path.clone(),
-            self_link: call.self_link(&query),
-        };
+        let context = call.context(&tenant, &query);
         handlers::fetch_resource(conn, &context, resource, &call.id)
     })
     .await?;
@@ -235,13 +233,7 @@ async fn fetch_related(state: web::Data<AppState>, request: HttpRequest) -> Repl
         principal.require(resource.scope_family, Access::Read)?;
         call.require_reads(&principal, target, &query.include)?;
         let tenant = principal.tenant();
-        let context = Context {
-            registry: call.registry,
-            tenant: &tenant,
-            query: &query,
-            path: call.path.clone(),
-            self_link: call.self_link(&query),
-        };
+        let context = call.context(&tenant, &query);
         handlers::fetch_related(conn, &context, resource, &call.id, relationship)
     })
     .await?;
@@ -258,13 +250,7 @@ async fn fetch_relationship(state: web::Data<AppState>, request: HttpRequest) ->
         principal.require(resource.scope_family, Access::Read)?;
         principal.require(target.scope_family, Access::Read)?;
         let tenant = principal.tenant();
-        let context = Context {
-            registry: call.registry,
-            tenant: &tenant,
-            query: &query,
-            path: call.path.clone(),
-            self_link: call.self_link(&query),
-        };
+        let context = call.context(&tenant, &query);
         handlers::fetch_relationship(conn, &context, resource, &call.id, relationship)
     })
     .await?;
@@ -289,13 +275,7 @@ async fn create(state: web::Data<AppState>, request: HttpRequest, payload: web::
         call.require_reads(&principal, resource, &query.include)?;
         let changes = input::parse(&parse_json(&body)?, resource, Intent::Create)?;
         let tenant = principal.tenant();
-        let context = Context {
-            registry: call.registry,
-            tenant: &tenant,
-            query: &query,
-            path: call.path.clone(),
-            self_link: call.self_link(&query),
-        };
+        let context = call.context(&tenant, &query);
         handlers::create(conn, &context, resource, changes)
     })
     .await?;
@@ -317,13 +297,7 @@ async fn update(state: web::Data<AppState>, request: HttpRequest, payload: web::
         let intent = Intent::Update { id: &call.id };
         let changes = input::parse(&parse_json(&body)?, resource, intent)?;
         let tenant = principal.tenant();
-        let context = Context {
-            registry: call.registry,
-            tenant: &tenant,
-            query: &query,
-            path: call.path.clone(),
-            self_link: call.self_link(&query),
-        };
+        let context = call.context(&tenant, &query);
         handlers::update(conn, &context, resource, &call.id, changes)
     })
     .await?;

@@ -22,6 +22,8 @@ use crate::store::{truncate_to_micros, Comparison, Condition, Direction, Expr, J
 pub const MAX_INCLUDE_DEPTH: usize = 3;
 pub const DEFAULT_PAGE_SIZE: i64 = 20;
 pub const MAX_PAGE_SIZE: i64 = 100;
+/// Far beyond any real table; keeps offset arithmetic (and OFFSET scans) bounded.
+pub const MAX_OFFSET: i64 = 1_000_000_000;
 
 /// The relationship paths to side-load, as a tree rooted at the primary type.
 #[derive(Debug, Default, Clone)]
@@ -616,8 +618,15 @@ fn parse_filter(
                 .collect::<Result<Vec<_>, _>>()?;
             Condition::AnyOf(expr, values)
         }
-        "contains" => Condition::Contains(expr, value.to_string()),
-        "starts_with" => Condition::StartsWith(expr, value.to_string()),
+        // Checked like any other value of the field's kind (no NUL, which PostgreSQL refuses).
+        "contains" => {
+            one()?;
+            Condition::Contains(expr, value.to_string())
+        }
+        "starts_with" => {
+            one()?;
+            Condition::StartsWith(expr, value.to_string())
+        }
         "is_null" => match value {
             "true" => Condition::IsNull(expr, true),
             "false" => Condition::IsNull(expr, false),
@@ -697,6 +706,12 @@ fn parse_page(page: &BTreeMap<String, String>, sort: &[SortKey]) -> Result<(Page
     }
     let style = if cursor_members.is_empty() {
         let offset = number("offset", &mut problems).unwrap_or(0);
+        if offset > MAX_OFFSET {
+            problems.push(ApiError::invalid_query(
+                "page[offset]",
+                format!("`page[offset]` is at most {MAX_OFFSET}; use cursor pages to go deeper."),
+            ));
+        }
         let limit = number("limit", &mut problems).unwrap_or(DEFAULT_PAGE_SIZE);
         if limit == 0 || limit > MAX_PAGE_SIZE {
             problems.push(ApiError::invalid_query(

@@ -490,17 +490,8 @@ pub fn insert(
     table: &'static str,
     values: Vec<(&'static str, SqlValue)>,
 ) -> StoreResult<usize> {
-    let mut sql = Sql::new(conn.dialect());
-    sql.push("INSERT INTO ").ident(table).push(" (");
-    for (index, (column, _)) in values.iter().enumerate() {
-        if index > 0 {
-            sql.push(", ");
-        }
-        sql.ident(column);
-    }
-    sql.push(") VALUES ");
-    sql.list(values.into_iter().map(|(_, value)| value).collect());
-    sql.execute(conn)
+    let (columns, row): (Vec<&'static str>, Vec<SqlValue>) = values.into_iter().unzip();
+    insert_many(conn, table, &columns, vec![row])
 }
 
 /// One `INSERT` of many rows, each with a value for every column, in column order.

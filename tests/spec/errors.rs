@@ -74,6 +74,15 @@ fn hostile_input_never_reaches_a_500() {
         "/api/conversations?include=%FF",
         "/api/conversations?%5B%5D=1",
         "/api/conversations?fields[%22]=x",
+        "/api/conversations?page[offset]=9223372036854775807",
+        "/api/conversations?page[offset]=99999999999999999999999",
+        "/api/conversations?filter[title][contains]=%00",
+        "/api/conversations?filter[title][starts_with]=a%00",
+        "/api/conversations?filter[metadata.plan][contains]=%00",
+        "/api/conversations?filter[position]=1",
+        "/api/conversation_items?filter[position]=99999999999999999999",
+        "/api/conversation_items?filter[occurred_at][gt]=%2B275760-09-13T00:00:00Z",
+        "/api/conversations?page[after]=7b7d.0000000000000000",
     ] {
         let response = server.get(path);
         assert!(
