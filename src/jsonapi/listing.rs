@@ -188,8 +188,14 @@ pub fn list(
             let size_pair = ("page[size]", size.to_string());
             let backwards = before.is_some();
             let boundary = match (after, before) {
-                (Some(cursor), _) => Some(("page[after]", decode(cursor, &signature, &order)?)),
-                (None, Some(cursor)) => Some(("page[before]", decode(cursor, &signature, &order)?)),
+                (Some(cursor), _) => Some((
+                    "page[after]",
+                    decode(cursor, &signature, &order, "page[after]")?,
+                )),
+                (None, Some(cursor)) => Some((
+                    "page[before]",
+                    decode(cursor, &signature, &order, "page[before]")?,
+                )),
                 (None, None) => None,
             };
             let mut extra = Vec::new();
@@ -320,14 +326,18 @@ fn encode(record: &Record, order: &[OrderKey], signature: &str) -> String {
 }
 
 /// The key values in a cursor, checked against the order they must belong to.
-fn decode(cursor: &str, signature: &str, order: &[OrderKey]) -> Result<Vec<SqlValue>, ApiError> {
+fn decode(
+    cursor: &str,
+    signature: &str,
+    order: &[OrderKey],
+    parameter: &str,
+) -> Result<Vec<SqlValue>, ApiError> {
     let invalid = |parameter: &str| {
         ApiError::invalid_query(
             parameter,
             "Not a cursor of this collection and sort; use the links of a previous page.",
         )
     };
-    let parameter = "page[after]/page[before]";
     let (hex, sum) = cursor.split_once('.').ok_or_else(|| invalid(parameter))?;
     let bytes = (0..hex.len())
         .step_by(2)

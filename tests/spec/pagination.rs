@@ -247,13 +247,17 @@ fn tampered_or_foreign_cursors_are_400() {
         let response = server.get(&format!(
             "/api/conversations?page[size]=1&page[after]={bad}"
         ));
-        expect_errors(&response, 400, &[parameter("page[after]/page[before]")]);
+        expect_errors(&response, 400, &[parameter("page[after]")]);
+        let response = server.get(&format!(
+            "/api/conversations?page[size]=1&page[before]={bad}"
+        ));
+        expect_errors(&response, 400, &[parameter("page[before]")]);
     }
     // A cursor of one sort does not serve another.
     let response = server.get(&format!(
         "/api/conversations?page[size]=1&sort=created_at&page[after]={cursor}"
     ));
-    expect_errors(&response, 400, &[parameter("page[after]/page[before]")]);
+    expect_errors(&response, 400, &[parameter("page[after]")]);
     // The genuine one works.
     cursor_page(&server.get(&format!(
         "/api/conversations?page[size]=1&page[after]={cursor}"
