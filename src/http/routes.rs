@@ -154,6 +154,19 @@ impl Call {
     }
 }
 
+/// Some writes are for operators at the command line, never over HTTP.
+fn operators_only(resource: &ResourceType, offered: bool, verb: &str) -> Result<(), ApiError> {
+    if offered {
+        return Ok(());
+    }
+    Err(ApiError::Forbidden {
+        detail: format!(
+            "{} resources are not {verb} over HTTP; operators use the command line.",
+            resource.name
+        ),
+    })
+}
+
 /// Authenticates `call` and runs `work` for its principal, on the blocking pool with one
 /// connection for both.
 async fn authorised<T: Send + 'static>(
@@ -262,14 +275,7 @@ async fn create(state: web::Data<AppState>, request: HttpRequest, payload: web::
     let body = read_body(&request, payload, state.body_limit).await?;
     let (location, doc) = authorised(&state, call, move |conn, call, principal| {
         let resource = call.resource()?;
-        if !resource.http_writes.create {
-            return Err(ApiError::Forbidden {
-                detail: format!(
-                    "{} resources are not created over HTTP; operators use the command line.",
-                    resource.name
-                ),
-            });
-        }
+        operators_only(resource, resource.http_writes.create, "created")?;
         principal.require(resource.scope_family, Access::Write)?;
         let query = call.query(resource, Endpoint::Resource)?;
         call.require_reads(&principal, resource, &query.include)?;
@@ -308,14 +314,7 @@ async fn delete(state: web::Data<AppState>, request: HttpRequest) -> Reply {
     let call = Call::new(&state, &request)?;
     authorised(&state, call, |conn, call, principal| {
         let resource = call.resource()?;
-        if !resource.http_writes.delete {
-            return Err(ApiError::Forbidden {
-                detail: format!(
-                    "{} resources are not deleted over HTTP; operators use the command line.",
-                    resource.name
-                ),
-            });
-        }
+        operators_only(resource, resource.http_writes.delete, "deleted")?;
         principal.require(resource.scope_family, Access::Write)?;
         call.query(resource, Endpoint::NoDocument)?;
         handlers::delete(conn, resource, &principal.tenant(), &call.id)

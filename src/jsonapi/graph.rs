@@ -169,9 +169,6 @@ impl<'r> Graph<'r> {
                         .map(str::to_string)
                         .collect();
                     self.load_into(conn, target, "id", ids)?
-                        .into_iter()
-                        .map(|(_, node)| node)
-                        .collect::<Vec<_>>()
                 }
                 Cardinality::ToMany { .. } => {
                     let column = self.registry.inverse_column(relationship)?;
@@ -181,7 +178,7 @@ impl<'r> Graph<'r> {
                         .collect();
                     let loaded = self.load_into(conn, target, column, ids)?;
                     self.link_to_many(parents, relationship.name, column, &loaded);
-                    loaded.into_iter().map(|(_, node)| node).collect()
+                    loaded
                 }
             };
             if !subtree.is_empty() && !children.is_empty() {
@@ -191,14 +188,15 @@ impl<'r> Graph<'r> {
         Ok(())
     }
 
-    /// One statement: the resources of `target` whose `column` is among `ids`.
+    /// One statement: the resources of `target` whose `column` is among `ids`, added to the
+    /// graph; returns their nodes in load order.
     fn load_into(
         &mut self,
         conn: &mut Db,
         target: &'static ResourceType,
         column: &'static str,
         ids: BTreeSet<String>,
-    ) -> Result<Vec<(Record, usize)>, ApiError> {
+    ) -> Result<Vec<usize>, ApiError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -206,10 +204,7 @@ impl<'r> Graph<'r> {
         let records = load_by(conn, target, self.tenant, column, values, None)?;
         Ok(records
             .into_iter()
-            .map(|record| {
-                let node = self.insert(target, record.clone());
-                (record, node)
-            })
+            .map(|record| self.insert(target, record))
             .collect())
     }
 
@@ -218,13 +213,14 @@ impl<'r> Graph<'r> {
         parents: &[usize],
         name: &'static str,
         column: &str,
-        children: &[(Record, usize)],
+        children: &[usize],
     ) {
-        let mut linkage: HashMap<&str, Vec<String>> = HashMap::new();
-        for (record, _) in children {
+        let mut linkage: HashMap<String, Vec<String>> = HashMap::new();
+        for &child in children {
+            let record = &self.nodes[child].record;
             if let Some(parent_id) = record.text(column) {
                 linkage
-                    .entry(parent_id)
+                    .entry(parent_id.to_string())
                     .or_default()
                     .push(record.id.clone());
             }
