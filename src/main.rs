@@ -276,7 +276,7 @@ fn seed(database_url: &str, plan: &operators::SeedPlan) -> Result<(), String> {
         }
     })
     .map_err(|error| match error {
-        confab::http::error::ApiError::Duplicate { .. } => {
+        confab::jsonapi::error::ApiError::Duplicate { .. } => {
             "this database is already seeded (seed-1 exists); seed an empty database".to_string()
         }
         other => describe(&other),
@@ -291,7 +291,7 @@ fn seed(database_url: &str, plan: &operators::SeedPlan) -> Result<(), String> {
 }
 
 /// An error as an operator reads it: the JSON:API detail, with the member it concerns.
-fn describe(error: &confab::http::error::ApiError) -> String {
+fn describe(error: &confab::jsonapi::error::ApiError) -> String {
     error
         .to_document()
         .errors

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::auth::keys::{create_key, NewKey};
 use crate::auth::SCOPES;
-use crate::http::error::ApiError;
+use crate::jsonapi::error::ApiError;
 use crate::jsonapi::handlers::{self, Context};
 use crate::jsonapi::input::{self, Intent};
 use crate::jsonapi::query::Query;

@@ -4,7 +4,7 @@ use chrono::{TimeDelta, Utc};
 use serde_json::Value;
 
 use super::{display_prefix, hash, KEY_COLUMNS, LIVE, SCOPES, SECRET_HEX_DIGITS, TEST};
-use crate::http::error::ApiError;
+use crate::jsonapi::error::ApiError;
 use crate::store::{
     self, truncate_to_micros, Condition, Db, Direction, Expr, Select, SqlValue, StoreError,
 };

@@ -9,7 +9,7 @@ pub mod keys;
 use chrono::{DateTime, TimeDelta, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::http::error::ApiError;
+use crate::jsonapi::error::ApiError;
 use crate::jsonapi::resource::Tenant;
 use crate::store::{self, truncate_to_micros, Column, ColumnKind, Condition, Db, Select, SqlValue};
 

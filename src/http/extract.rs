@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest};
 use futures_util::StreamExt;
 use serde_json::Value;
 
-use super::error::ApiError;
+use crate::jsonapi::error::ApiError;
 
 /// Reads the whole body, refusing more than `limit` bytes before buffering them.
 pub async fn read_body(

@@ -8,7 +8,7 @@ use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::Error;
 
-use super::error::ApiError;
+use crate::jsonapi::error::ApiError;
 use crate::jsonapi::negotiation::{check_accept, check_content_type};
 
 pub async fn content_negotiation(

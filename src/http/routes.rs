@@ -8,11 +8,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::error::ApiError;
 use super::extract::{parse_json, read_body};
 use super::AppState;
 use crate::auth::{self, Access, Principal};
 use crate::jsonapi::document::{DataDocument, JsonApiObject, MetaDocument, MEDIA_TYPE};
+use crate::jsonapi::error::ApiError;
 use crate::jsonapi::handlers::{self, Context};
 use crate::jsonapi::input::{self, Intent};
 use crate::jsonapi::query::{self, Endpoint, IncludeTree, Query};
@@ -367,8 +367,8 @@ async fn not_allowed(request: HttpRequest, allowed: &'static [Method]) -> Reply 
         }
     }
     Err(ApiError::MethodNotAllowed {
-        method: request.method().clone(),
-        allowed: allowed.to_vec(),
+        method: request.method().to_string(),
+        allowed: allowed.iter().map(Method::as_str).collect(),
     })
 }
 

@@ -13,7 +13,7 @@ use super::document::{
 };
 use super::query::{IncludeTree, Query};
 use super::resource::{Cardinality, Registry, ResourceType, Tenant};
-use crate::http::error::ApiError;
+use crate::jsonapi::error::ApiError;
 use crate::store::{Condition, Db, Direction, Expr, Row, Select, SqlValue};
 
 /// One stored resource as read: `id`, attributes and foreign keys by column name.

@@ -16,7 +16,7 @@ use super::resource::{
     Cardinality, Default, NewRow, Registry, Relationship, ResourceType, ServerValue, Tenant,
     ToOneWrite, Write,
 };
-use crate::http::error::ApiError;
+use crate::jsonapi::error::ApiError;
 use crate::store::{self, truncate_to_micros, Condition, Db, SqlValue};
 
 /// What every operation needs besides its own input.

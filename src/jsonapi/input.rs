@@ -8,7 +8,7 @@ use super::document::pointer_token;
 use super::resource::{
     Attribute, AttributeKind, Cardinality, Relationship, ResourceType, ToOneWrite, Write,
 };
-use crate::http::error::ApiError;
+use crate::jsonapi::error::ApiError;
 use crate::store::{truncate_to_micros, SqlValue};
 
 /// What the request is doing, which decides the rules for `id` and read-only members.

@@ -15,7 +15,7 @@ use super::document::{Link, Links};
 use super::graph::Record;
 use super::query::{Page, Query};
 use super::resource::{Registry, ResourceType, Tenant};
-use crate::http::error::ApiError;
+use crate::jsonapi::error::ApiError;
 use crate::store::{
     truncate_to_micros, ColumnKind, Comparison, Condition, Db, Direction, Expr, Join, Select,
     SqlValue,

@@ -2,6 +2,7 @@
 //! and the handlers that serve every resource type from its description.
 
 pub mod document;
+pub mod error;
 pub mod graph;
 pub mod handlers;
 pub mod input;

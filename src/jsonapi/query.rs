@@ -15,7 +15,7 @@ use chrono::DateTime;
 use super::resource::{
     Attribute, AttributeKind, Cardinality, Registry, Relationship, ResourceType,
 };
-use crate::http::error::{ApiError, CursorError};
+use crate::jsonapi::error::{ApiError, CursorError};
 use crate::store::{truncate_to_micros, Comparison, Condition, Direction, Expr, Join, SqlValue};
 
 /// Include paths deeper than this are refused: each level costs a statement.

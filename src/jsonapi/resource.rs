@@ -1,7 +1,7 @@
 //! How a resource type is described: once, declaratively, in its own module under
 //! `src/resources`. The generic handlers read, validate, write and render every type from this.
 
-use crate::http::error::ApiError;
+use crate::jsonapi::error::ApiError;
 use crate::store::{Column, ColumnKind, Condition, Db, Direction, SqlValue};
 
 /// The JSON kind of an attribute, with the rules its values obey.

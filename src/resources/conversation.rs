@@ -1,6 +1,6 @@
 //! `Conversation`: one exchange with a person, on one channel, owned by an organisation.
 
-use crate::http::error::ApiError;
+use crate::jsonapi::error::ApiError;
 use crate::jsonapi::resource::{
     Attribute, AttributeKind, Cardinality, Default, HttpWrites, NewRow, Relationship, ResourceType,
     ServerValue, ToOneWrite, Write,

@@ -1,6 +1,6 @@
 //! `ConversationItem`: one turn of a conversation (a message, a tool call, an operator note).
 
-use crate::http::error::ApiError;
+use crate::jsonapi::error::ApiError;
 use crate::jsonapi::resource::{
     Attribute, AttributeKind, Cardinality, Default, HttpWrites, NewRow, Relationship, ResourceType,
     ServerValue, ToOneWrite, Write,

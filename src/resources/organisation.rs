@@ -1,7 +1,7 @@
 //! `Organisation`: the tenant that owns conversations. Over HTTP a key sees and may rename only
 //! its own organisation; operators create and delete organisations at the command line.
 
-use crate::http::error::ApiError;
+use crate::jsonapi::error::ApiError;
 use crate::jsonapi::resource::{
     Attribute, AttributeKind, Cardinality, Default, HttpWrites, NewRow, Relationship, ResourceType,
     ServerValue, Write,

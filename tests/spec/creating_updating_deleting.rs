@@ -461,9 +461,9 @@ fn organisations_are_made_and_removed_by_operators_only() {
     // At the operator's level slugs are unique and checked.
     let mut conn = server.connection();
     let taken = confab::operators::create_organisation(&mut conn, "Another Acme", Some("acme"));
-    assert_eq!(taken.map_err(|e| e.status().as_u16()), Err(409));
+    assert_eq!(taken.map_err(|e| e.status()), Err(409));
     let invalid = confab::operators::create_organisation(&mut conn, "B", Some("Not A Slug"));
-    assert_eq!(invalid.map_err(|e| e.status().as_u16()), Err(422));
+    assert_eq!(invalid.map_err(|e| e.status()), Err(422));
     assert!(
         confab::operators::create_organisation(&mut conn, "Acme", None).is_err(),
         "derived slug acme is taken"

@@ -44,7 +44,7 @@ fn seeding_is_deterministic_and_refuses_to_run_twice() {
         );
         assert_eq!(response.status, 200);
         let again = confab::operators::seed(&mut server.connection(), &plan, |_| {});
-        assert_eq!(again.map_err(|e| e.status().as_u16()).err(), Some(409));
+        assert_eq!(again.map_err(|e| e.status()).err(), Some(409));
         response.text()
     };
     let (first, second) = (seeded(), seeded());
