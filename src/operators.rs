@@ -12,7 +12,10 @@ use crate::jsonapi::input::{self, Intent};
 use crate::jsonapi::query::Query;
 use crate::jsonapi::resource::Tenant;
 use crate::resources::{organisation, REGISTRY};
-use crate::store::{self, Condition, Db, Select, Sql, SqlValue};
+use diesel::prelude::*;
+
+use crate::store::schema::organisations;
+use crate::store::{self, Db, StoreError, Stored};
 
 /// Creates an organisation and returns its id.
 pub fn create_organisation(
@@ -34,32 +37,21 @@ pub fn create_organisation(
         path: String::new(),
         self_link: String::new(),
     };
-    let (_, created) = handlers::create(conn, &context, &organisation::RESOURCE, changes)?;
-    match created.data {
-        crate::jsonapi::document::PrimaryData::Single(Some(resource)) => resource
-            .id
-            .ok_or_else(|| ApiError::Internal("created organisation has no id".into())),
-        _ => Err(ApiError::Internal("create answered no resource".into())),
-    }
+    let (id, _) = handlers::create(conn, &context, &organisation::RESOURCE, changes)?;
+    Ok(id)
 }
 
 /// The id of the organisation with this id or slug.
 pub fn find_organisation(conn: &mut Db, id_or_slug: &str) -> Result<String, ApiError> {
-    let column = [store::Column {
-        name: "id",
-        kind: store::ColumnKind::Text,
-    }];
-    let condition = if crate::jsonapi::graph::canonical_id(id_or_slug).is_some() {
-        Condition::Equals("id", SqlValue::text(id_or_slug.to_ascii_lowercase()))
-    } else {
-        Condition::Equals("slug", SqlValue::text(id_or_slug))
+    let query = organisations::table.select(organisations::id).into_boxed();
+    let query = match crate::jsonapi::graph::canonical_id(id_or_slug) {
+        Some(id) => query.filter(organisations::id.eq(id)),
+        None => query.filter(organisations::slug.eq(id_or_slug.to_string())),
     };
-    let row = Select::from(organisation::RESOURCE.table, &column)
-        .filter(condition)
-        .limit(1)
-        .load(conn)?
-        .pop();
-    row.and_then(|row| row.get("id").and_then(|id| id.as_str()).map(str::to_string))
+    query
+        .first::<String>(conn)
+        .optional()
+        .map_err(StoreError::from)?
         .ok_or_else(|| {
             ApiError::not_found(format!("No organisation with id or slug `{id_or_slug}`."))
         })
@@ -74,11 +66,11 @@ pub fn delete_organisation(conn: &mut Db, id_or_slug: &str) -> Result<(), ApiErr
 /// On an empty database: organisation `demo` and an all-scopes `sk_test_` key, returned once.
 /// Several instances starting at once race on the slug; the losers make nothing.
 pub fn bootstrap(conn: &mut Db) -> Result<Option<(String, String)>, ApiError> {
-    let mut count = Sql::new(conn.dialect());
-    count
-        .push("SELECT COUNT(*) AS value FROM ")
-        .ident(organisation::RESOURCE.table);
-    if count.load_integers(conn)?.first().copied().unwrap_or(0) > 0 {
+    let existing: i64 = organisations::table
+        .count()
+        .get_result(conn)
+        .map_err(StoreError::from)?;
+    if existing > 0 {
         return Ok(None);
     }
     let created = store::transaction(conn, |conn| {
@@ -116,134 +108,88 @@ pub fn seed(
     plan: &SeedPlan,
     progress: impl Fn(u64),
 ) -> Result<Vec<String>, ApiError> {
-    use crate::resources::{conversation, conversation_item};
-    use crate::store::{insert_many, truncate_to_micros};
+    use crate::resources::conversation::{self, Conversation};
+    use crate::resources::conversation_item::ConversationItem;
+    use crate::resources::organisation::Organisation;
+    use crate::store::{truncate_to_micros, JsonText};
     use chrono::{DateTime, TimeDelta};
 
-    const CONVERSATIONS_PER_STATEMENT: u64 = 500;
+    const CONVERSATIONS_PER_TRANSACTION: u64 = 500;
     let base = DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z")
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .naive_utc();
-    let at = |offset: TimeDelta| SqlValue::Timestamp(Some(truncate_to_micros(base + offset)));
-    let id = |kind: u32, n: u64| SqlValue::text(format!("{kind:08x}-0000-4000-8000-{n:012x}"));
+    let at = |offset: TimeDelta| truncate_to_micros(base + offset);
+    let id = |kind: u32, n: u64| format!("{kind:08x}-0000-4000-8000-{n:012x}");
     let organisations = plan.organisations.max(1);
 
-    let mut slugs = Vec::new();
-    store::transaction(conn, |conn| {
-        let rows = (0..organisations)
-            .map(|k| {
-                let slug = format!("seed-{}", k + 1);
-                slugs.push(slug.clone());
-                vec![
-                    id(1, k),
-                    SqlValue::text(format!("Seed {}", k + 1)),
-                    SqlValue::text(slug),
-                    at(TimeDelta::zero()),
-                    at(TimeDelta::zero()),
-                ]
-            })
-            .collect();
-        insert_many(
-            conn,
-            organisation::RESOURCE.table,
-            &["id", "name", "slug", "created_at", "updated_at"],
-            rows,
-        )
-    })?;
+    let rows: Vec<Organisation> = (0..organisations)
+        .map(|k| Organisation {
+            id: id(1, k),
+            name: format!("Seed {}", k + 1),
+            slug: format!("seed-{}", k + 1),
+            created_at: at(TimeDelta::zero()),
+            updated_at: at(TimeDelta::zero()),
+        })
+        .collect();
+    store::transaction(conn, |conn| Organisation::insert(conn, &rows))?;
+    let slugs = rows.into_iter().map(|row| row.slug).collect();
 
     let plans = ["free", "pro", "enterprise"];
     let mut start = 0;
     while start < plan.conversations {
-        let end = (start + CONVERSATIONS_PER_STATEMENT).min(plan.conversations);
+        let end = (start + CONVERSATIONS_PER_TRANSACTION).min(plan.conversations);
+        let conversations: Vec<Conversation> = (start..end)
+            .map(|i| {
+                let created = at(TimeDelta::seconds(i as i64));
+                Conversation {
+                    id: id(2, i),
+                    organisation_id: id(1, i % organisations),
+                    channel: conversation::CHANNELS[(i % 6) as usize].to_string(),
+                    mode: if i % 5 == 0 { "voice" } else { "text" }.to_string(),
+                    status: conversation::STATUSES[(i % 4) as usize].to_string(),
+                    public_id: format!("conv_{i:032x}"),
+                    title: Some(format!("Seeded conversation {i}")),
+                    ai_agent_id: None,
+                    metadata: JsonText(format!(
+                        "{{\"plan\":\"{}\",\"seq\":{i}}}",
+                        plans[(i % 3) as usize]
+                    )),
+                    last_item_position: plan.items_per_conversation as i64,
+                    created_at: created,
+                    updated_at: created,
+                }
+            })
+            .collect();
+        let items: Vec<ConversationItem> = (start..end)
+            .flat_map(|i| (0..plan.items_per_conversation).map(move |j| (i, j)))
+            .map(|(i, j)| {
+                let occurred = at(TimeDelta::seconds(i as i64) + TimeDelta::milliseconds(j as i64));
+                ConversationItem {
+                    id: id(3, i * plan.items_per_conversation + j),
+                    conversation_id: id(2, i),
+                    organisation_id: id(1, i % organisations),
+                    role: if j % 2 == 0 { "user" } else { "assistant" }.to_string(),
+                    content: format!("Message {j} of conversation {i}"),
+                    modality: "text".to_string(),
+                    position: j as i64 + 1,
+                    metadata: JsonText("{}".to_string()),
+                    occurred_at: occurred,
+                    created_at: occurred,
+                }
+            })
+            .collect();
         store::transaction(conn, |conn| {
-            let rows = (start..end)
-                .map(|i| {
-                    let created = at(TimeDelta::seconds(i as i64));
-                    vec![
-                        id(2, i),
-                        id(1, i % organisations),
-                        SqlValue::text(conversation::CHANNELS[(i % 6) as usize]),
-                        SqlValue::text(if i % 5 == 0 { "voice" } else { "text" }),
-                        SqlValue::text(conversation::STATUSES[(i % 4) as usize]),
-                        SqlValue::text(format!("conv_{i:032x}")),
-                        SqlValue::text(format!("Seeded conversation {i}")),
-                        SqlValue::Text(None),
-                        SqlValue::text(format!(
-                            "{{\"plan\":\"{}\",\"seq\":{i}}}",
-                            plans[(i % 3) as usize]
-                        )),
-                        SqlValue::Integer(Some(plan.items_per_conversation as i64)),
-                        created.clone(),
-                        created,
-                    ]
-                })
-                .collect();
-            insert_many(
-                conn,
-                conversation::RESOURCE.table,
-                &[
-                    "id",
-                    "organisation_id",
-                    "channel",
-                    "mode",
-                    "status",
-                    "public_id",
-                    "title",
-                    "ai_agent_id",
-                    "metadata",
-                    "last_item_position",
-                    "created_at",
-                    "updated_at",
-                ],
-                rows,
-            )?;
-            let items =
-                (start..end).flat_map(|i| (0..plan.items_per_conversation).map(move |j| (i, j)));
-            let rows: Vec<Vec<SqlValue>> = items
-                .map(|(i, j)| {
-                    let occurred =
-                        at(TimeDelta::seconds(i as i64) + TimeDelta::milliseconds(j as i64));
-                    vec![
-                        id(3, i * plan.items_per_conversation + j),
-                        id(2, i),
-                        id(1, i % organisations),
-                        SqlValue::text(if j % 2 == 0 { "user" } else { "assistant" }),
-                        SqlValue::text(format!("Message {j} of conversation {i}")),
-                        SqlValue::text("text"),
-                        SqlValue::Integer(Some(j as i64 + 1)),
-                        SqlValue::text("{}"),
-                        occurred.clone(),
-                        occurred,
-                    ]
-                })
-                .collect();
-            for chunk in rows.chunks(800) {
-                insert_many(
-                    conn,
-                    conversation_item::RESOURCE.table,
-                    &[
-                        "id",
-                        "conversation_id",
-                        "organisation_id",
-                        "role",
-                        "content",
-                        "modality",
-                        "position",
-                        "metadata",
-                        "occurred_at",
-                        "created_at",
-                    ],
-                    chunk.to_vec(),
-                )?;
-            }
+            Conversation::insert(conn, &conversations)?;
+            ConversationItem::insert(conn, &items)?;
             Ok::<_, ApiError>(())
         })?;
         start = end;
         progress(end);
     }
     // Fresh statistics, so the planners pick the indexes the listings were designed around.
-    let mut analyze = Sql::new(conn.dialect());
-    analyze.push("ANALYZE");
-    analyze.execute(conn)?;
+    // Diesel has no builder for ANALYZE, which both backends spell the same.
+    diesel::sql_query("ANALYZE")
+        .execute(conn)
+        .map_err(StoreError::from)?;
     Ok(slugs)
 }

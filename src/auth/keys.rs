@@ -1,13 +1,12 @@
 //! Making, listing and revoking keys: the operator's side, used by the command line.
 
 use chrono::{TimeDelta, Utc};
-use serde_json::Value;
+use diesel::prelude::*;
 
-use super::{display_prefix, hash, KEY_COLUMNS, LIVE, SCOPES, SECRET_HEX_DIGITS, TEST};
+use super::{display_prefix, hash, ApiKey, LIVE, SCOPES, SECRET_HEX_DIGITS, TEST};
 use crate::jsonapi::error::ApiError;
-use crate::store::{
-    self, truncate_to_micros, Condition, Db, Direction, Expr, Select, SqlValue, StoreError,
-};
+use crate::store::schema::api_keys;
+use crate::store::{format_timestamp, truncate_to_micros, Db, StoreError, Stored};
 
 /// A key as listed: never its secret.
 #[derive(Clone, Debug)]
@@ -68,25 +67,18 @@ pub fn create_key(conn: &mut Db, key: &NewKey) -> Result<String, ApiError> {
             if key.test { TEST } else { LIVE },
             random_hex(SECRET_HEX_DIGITS)?
         );
-        let inserted = store::insert(
-            conn,
-            "api_keys",
-            vec![
-                (
-                    "id",
-                    SqlValue::text(uuid::Uuid::new_v4().hyphenated().to_string()),
-                ),
-                ("organisation_id", SqlValue::text(&key.organisation_id)),
-                ("prefix", SqlValue::text(display_prefix(&secret))),
-                ("secret_hash", SqlValue::text(hash(&secret))),
-                ("scopes", SqlValue::text(key.scopes.join(" "))),
-                (
-                    "created_at",
-                    SqlValue::Timestamp(Some(truncate_to_micros(now))),
-                ),
-                ("expires_at", SqlValue::Timestamp(expires)),
-            ],
-        );
+        let row = ApiKey {
+            id: uuid::Uuid::new_v4().hyphenated().to_string(),
+            organisation_id: key.organisation_id.clone(),
+            prefix: display_prefix(&secret).to_string(),
+            secret_hash: hash(&secret),
+            scopes: key.scopes.join(" "),
+            created_at: truncate_to_micros(now),
+            expires_at: expires,
+            revoked_at: None,
+            last_used_at: None,
+        };
+        let inserted = ApiKey::insert(conn, std::slice::from_ref(&row));
         match inserted {
             Ok(_) => return Ok(secret),
             Err(StoreError::UniqueViolation) => continue,
@@ -105,50 +97,38 @@ pub fn create_key(conn: &mut Db, key: &NewKey) -> Result<String, ApiError> {
 }
 
 pub fn list_keys(conn: &mut Db, organisation_id: Option<&str>) -> Result<Vec<KeyInfo>, ApiError> {
-    let conditions = organisation_id
-        .map(|id| vec![Condition::Equals("organisation_id", SqlValue::text(id))])
-        .unwrap_or_default();
-    let rows = Select::from("api_keys", KEY_COLUMNS)
-        .filters(conditions)
-        .order_by(Expr::Column("created_at"), Direction::Ascending)
-        .order_by(Expr::Column("prefix"), Direction::Ascending)
-        .load(conn)?;
-    let text = |value: Option<&Value>| value.and_then(Value::as_str).map(str::to_string);
-    Ok(rows
-        .iter()
-        .map(|row| KeyInfo {
-            prefix: text(row.get("prefix")).unwrap_or_default(),
-            organisation_id: text(row.get("organisation_id")).unwrap_or_default(),
-            scopes: text(row.get("scopes"))
-                .unwrap_or_default()
-                .split(' ')
-                .map(str::to_string)
-                .collect(),
-            created_at: text(row.get("created_at")).unwrap_or_default(),
-            expires_at: text(row.get("expires_at")),
-            revoked_at: text(row.get("revoked_at")),
-            last_used_at: text(row.get("last_used_at")),
+    let mut query = api_keys::table
+        .select(ApiKey::as_select())
+        .order_by((api_keys::created_at.asc(), api_keys::prefix.asc()))
+        .into_boxed();
+    if let Some(organisation_id) = organisation_id {
+        query = query.filter(api_keys::organisation_id.eq(organisation_id.to_string()));
+    }
+    let keys: Vec<ApiKey> = query.load(conn).map_err(StoreError::from)?;
+    Ok(keys
+        .into_iter()
+        .map(|key| KeyInfo {
+            prefix: key.prefix,
+            organisation_id: key.organisation_id,
+            scopes: key.scopes.split(' ').map(str::to_string).collect(),
+            created_at: format_timestamp(key.created_at),
+            expires_at: key.expires_at.map(format_timestamp),
+            revoked_at: key.revoked_at.map(format_timestamp),
+            last_used_at: key.last_used_at.map(format_timestamp),
         })
         .collect())
 }
 
 /// Revokes the key with this display prefix; false when there is none (or it was revoked).
 pub fn revoke_key(conn: &mut Db, prefix: &str) -> Result<bool, ApiError> {
-    let mut sql = store::Sql::new(conn.dialect());
-    sql.push("UPDATE ")
-        .ident("api_keys")
-        .push(" SET ")
-        .ident("revoked_at")
-        .push(" = ")
-        .bind(SqlValue::Timestamp(Some(truncate_to_micros(
-            Utc::now().naive_utc(),
-        ))))
-        .push(" WHERE ")
-        .ident("prefix")
-        .push(" = ")
-        .bind(SqlValue::text(prefix))
-        .push(" AND ")
-        .ident("revoked_at")
-        .push(" IS NULL");
-    Ok(sql.execute(conn)? > 0)
+    let now = truncate_to_micros(Utc::now().naive_utc());
+    let revoked = diesel::update(
+        api_keys::table
+            .filter(api_keys::prefix.eq(prefix))
+            .filter(api_keys::revoked_at.is_null()),
+    )
+    .set(api_keys::revoked_at.eq(now))
+    .execute(conn)
+    .map_err(StoreError::from)?;
+    Ok(revoked > 0)
 }

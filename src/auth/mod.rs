@@ -6,12 +6,31 @@
 
 pub mod keys;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{NaiveDateTime, TimeDelta, Utc};
+use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::jsonapi::error::ApiError;
 use crate::jsonapi::resource::Tenant;
-use crate::store::{self, truncate_to_micros, Column, ColumnKind, Condition, Db, Select, SqlValue};
+use crate::store::schema::api_keys;
+use crate::store::{truncate_to_micros, Db, StoreError};
+
+crate::stored_model! {
+    /// A row of `api_keys`: never the secret, only its hash.
+    pub struct ApiKey in api_keys, changed by ApiKeyChanges {
+        pub id: String,
+        pub organisation_id: String,
+        /// The display prefix, e.g. `sk_test_1a2b3c4d5e6f`.
+        pub prefix: String,
+        pub secret_hash: String,
+        /// Space-separated.
+        pub scopes: String,
+        pub created_at: NaiveDateTime,
+        pub expires_at: Option<NaiveDateTime>,
+        pub revoked_at: Option<NaiveDateTime>,
+        pub last_used_at: Option<NaiveDateTime>,
+    }
+}
 
 pub const SCOPES: &[&str] = &[
     "conversation:read",
@@ -108,53 +127,6 @@ fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
             == 0
 }
 
-fn timestamp(row: &store::Row, column: &str) -> Option<DateTime<Utc>> {
-    row.get(column)
-        .and_then(|value| value.as_str())
-        .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
-        .map(|time| time.with_timezone(&Utc))
-}
-
-/// The `api_keys` columns a key is read with (for checking it, or listing it).
-pub(crate) const KEY_COLUMNS: &[Column] = &[
-    Column {
-        name: "id",
-        kind: ColumnKind::Text,
-    },
-    Column {
-        name: "organisation_id",
-        kind: ColumnKind::Text,
-    },
-    Column {
-        name: "prefix",
-        kind: ColumnKind::Text,
-    },
-    Column {
-        name: "secret_hash",
-        kind: ColumnKind::Text,
-    },
-    Column {
-        name: "scopes",
-        kind: ColumnKind::Text,
-    },
-    Column {
-        name: "created_at",
-        kind: ColumnKind::Timestamp,
-    },
-    Column {
-        name: "expires_at",
-        kind: ColumnKind::Timestamp,
-    },
-    Column {
-        name: "revoked_at",
-        kind: ColumnKind::Timestamp,
-    },
-    Column {
-        name: "last_used_at",
-        kind: ColumnKind::Timestamp,
-    },
-];
-
 /// Finds the key behind `token`: one statement, plus one write at most once a minute per key.
 pub fn authenticate(conn: &mut Db, token: &str) -> Result<Principal, ApiError> {
     let invalid = || ApiError::unauthorized("The API key is not valid.", true);
@@ -165,50 +137,39 @@ pub fn authenticate(conn: &mut Db, token: &str) -> Result<Principal, ApiError> {
         ));
     }
     let prefix = display_prefix(token);
-    let row = Select::from("api_keys", KEY_COLUMNS)
-        .filter(Condition::Equals("prefix", SqlValue::text(prefix)))
-        .limit(1)
-        .load(conn)?
-        .pop()
+    let key: ApiKey = api_keys::table
+        .filter(api_keys::prefix.eq(prefix))
+        .select(ApiKey::as_select())
+        .first(conn)
+        .optional()
+        .map_err(StoreError::from)?
         .ok_or_else(invalid)?;
-    let stored = row
-        .get("secret_hash")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default();
-    if !constant_time_eq(hash(token).as_bytes(), stored.as_bytes()) {
+    if !constant_time_eq(hash(token).as_bytes(), key.secret_hash.as_bytes()) {
         return Err(invalid());
     }
-    if row.get("revoked_at").is_some_and(|value| !value.is_null()) {
+    if key.revoked_at.is_some() {
         return Err(ApiError::unauthorized(
             "The API key has been revoked.",
             true,
         ));
     }
-    let now = Utc::now();
-    if timestamp(&row, "expires_at").is_some_and(|expires| expires <= now) {
+    let now = Utc::now().naive_utc();
+    if key.expires_at.is_some_and(|expires| expires <= now) {
         return Err(ApiError::unauthorized("The API key has expired.", true));
     }
-    let text = |column: &str| {
-        row.get(column)
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-            .ok_or_else(|| ApiError::Internal(format!("api key without {column}")))
-    };
-    if timestamp(&row, "last_used_at").is_none_or(|used| now - used >= LAST_USED_RESOLUTION) {
-        store::update(
-            conn,
-            "api_keys",
-            vec![Condition::Equals("id", SqlValue::text(text("id")?))],
-            vec![(
-                "last_used_at",
-                SqlValue::Timestamp(Some(truncate_to_micros(now.naive_utc()))),
-            )],
-        )?;
+    if key
+        .last_used_at
+        .is_none_or(|used| now - used >= LAST_USED_RESOLUTION)
+    {
+        diesel::update(api_keys::table.find(&key.id))
+            .set(api_keys::last_used_at.eq(truncate_to_micros(now)))
+            .execute(conn)
+            .map_err(StoreError::from)?;
     }
     Ok(Principal {
-        organisation_id: text("organisation_id")?,
+        organisation_id: key.organisation_id,
         key_prefix: prefix.to_string(),
-        scopes: text("scopes")?.split(' ').map(str::to_string).collect(),
+        scopes: key.scopes.split(' ').map(str::to_string).collect(),
     })
 }
 

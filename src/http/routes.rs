@@ -11,9 +11,9 @@ use serde_json::{Map, Value};
 use super::extract::{parse_json, read_body};
 use super::AppState;
 use crate::auth::{self, Access, Principal};
-use crate::jsonapi::document::{DataDocument, JsonApiObject, MetaDocument, MEDIA_TYPE};
+use crate::jsonapi::document::{JsonApiObject, MetaDocument, MEDIA_TYPE};
 use crate::jsonapi::error::ApiError;
-use crate::jsonapi::handlers::{self, Context};
+use crate::jsonapi::handlers::{self, Context, Rendered};
 use crate::jsonapi::input::{self, Intent};
 use crate::jsonapi::query::{self, Endpoint, IncludeTree, Query};
 use crate::jsonapi::resource::{Cardinality, Registry, Relationship, ResourceType, Tenant};
@@ -184,24 +184,30 @@ async fn authorised<T: Send + 'static>(
 }
 
 fn document(status: StatusCode, body: &impl Serialize) -> Reply {
-    respond(status, body, &[])
+    let body = serde_json::to_vec(body).map_err(|error| ApiError::Internal(error.to_string()))?;
+    Ok(respond(
+        status,
+        Rendered {
+            body,
+            profiles: Vec::new(),
+        },
+    ))
 }
 
 /// A JSON:API response; a document that applied profiles names them in its Content-Type
 /// (spec: content negotiation, universal responsibilities).
-fn respond(status: StatusCode, body: &impl Serialize, profiles: &[String]) -> Reply {
-    let body = serde_json::to_vec(body).map_err(|error| ApiError::Internal(error.to_string()))?;
-    let content_type = match profiles {
+fn respond(status: StatusCode, rendered: Rendered) -> HttpResponse {
+    let content_type = match rendered.profiles.as_slice() {
         [] => MEDIA_TYPE.to_string(),
         profiles => format!("{MEDIA_TYPE}; profile=\"{}\"", profiles.join(" ")),
     };
-    Ok(HttpResponse::build(status)
+    HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, content_type))
-        .body(body))
+        .body(rendered.body)
 }
 
-fn data_document(doc: &DataDocument) -> Reply {
-    respond(StatusCode::OK, doc, &doc.jsonapi.profile)
+fn data_document(rendered: Rendered) -> Reply {
+    Ok(respond(StatusCode::OK, rendered))
 }
 
 async fn fetch_collection(state: web::Data<AppState>, request: HttpRequest) -> Reply {
@@ -215,7 +221,7 @@ async fn fetch_collection(state: web::Data<AppState>, request: HttpRequest) -> R
         handlers::fetch_collection(conn, &context, resource)
     })
     .await?;
-    data_document(&doc)
+    data_document(doc)
 }
 
 async fn fetch_resource(state: web::Data<AppState>, request: HttpRequest) -> Reply {
@@ -229,7 +235,7 @@ async fn fetch_resource(state: web::Data<AppState>, request: HttpRequest) -> Rep
         handlers::fetch_resource(conn, &context, resource, &call.id)
     })
     .await?;
-    document(StatusCode::OK, &doc)
+    data_document(doc)
 }
 
 async fn fetch_related(state: web::Data<AppState>, request: HttpRequest) -> Reply {
@@ -250,7 +256,7 @@ async fn fetch_related(state: web::Data<AppState>, request: HttpRequest) -> Repl
         handlers::fetch_related(conn, &context, resource, &call.id, relationship)
     })
     .await?;
-    data_document(&doc)
+    data_document(doc)
 }
 
 async fn fetch_relationship(state: web::Data<AppState>, request: HttpRequest) -> Reply {
@@ -267,7 +273,7 @@ async fn fetch_relationship(state: web::Data<AppState>, request: HttpRequest) ->
         handlers::fetch_relationship(conn, &context, resource, &call.id, relationship)
     })
     .await?;
-    document(StatusCode::OK, &doc)
+    data_document(doc)
 }
 
 async fn create(state: web::Data<AppState>, request: HttpRequest, payload: web::Payload) -> Reply {
@@ -282,10 +288,11 @@ async fn create(state: web::Data<AppState>, request: HttpRequest, payload: web::
         let changes = input::parse(&parse_json(&body)?, resource, Intent::Create)?;
         let tenant = principal.tenant();
         let context = call.context(&tenant, &query);
-        handlers::create(conn, &context, resource, changes)
+        let (id, doc) = handlers::create(conn, &context, resource, changes)?;
+        Ok((resource.resource_url(&id), doc))
     })
     .await?;
-    let mut response = document(StatusCode::CREATED, &doc)?;
+    let mut response = respond(StatusCode::CREATED, doc);
     if let Ok(location) = header::HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, location);
     }
@@ -307,7 +314,7 @@ async fn update(state: web::Data<AppState>, request: HttpRequest, payload: web::
         handlers::update(conn, &context, resource, &call.id, changes)
     })
     .await?;
-    document(StatusCode::OK, &doc)
+    data_document(doc)
 }
 
 async fn delete(state: web::Data<AppState>, request: HttpRequest) -> Reply {

@@ -1,5 +1,7 @@
-//! confab's own JSON:API 1.1 wire model. Field order in each struct is the member order on the
-//! wire, so documents serialize deterministically.
+//! confab's own JSON:API 1.1 wire model for top-level members (`jsonapi`, `links`, `meta`) and
+//! error documents. Field order in each struct is the member order on the wire, so documents
+//! serialize deterministically. Resource objects and linkage are written by [`super::render`]
+//! straight from typed rows, in the same member order.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -85,83 +87,6 @@ impl Links {
             ..Links::default()
         }
     }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ResourceIdentifier {
-    #[serde(rename = "type")]
-    pub resource_type: String,
-    pub id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub meta: Option<Meta>,
-}
-
-impl ResourceIdentifier {
-    pub fn new(resource_type: &str, id: &str) -> Self {
-        ResourceIdentifier {
-            resource_type: resource_type.to_string(),
-            id: id.to_string(),
-            meta: None,
-        }
-    }
-}
-
-/// Resource linkage: `null`, one identifier, or an array of them.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Linkage {
-    ToMany(Vec<ResourceIdentifier>),
-    ToOne(Option<ResourceIdentifier>),
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Relationship {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub links: Option<Links>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<Linkage>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub meta: Option<Meta>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ResourceObject {
-    #[serde(rename = "type")]
-    pub resource_type: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lid: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attributes: Option<Map<String, Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub relationships: Option<Map<String, Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub links: Option<Links>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub meta: Option<Meta>,
-}
-
-/// Primary data: one resource (or `null`), a collection, or linkage.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum PrimaryData {
-    Collection(Vec<ResourceObject>),
-    Single(Option<Box<ResourceObject>>),
-    Linkage(Linkage),
-}
-
-/// A document with primary data.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DataDocument {
-    pub jsonapi: JsonApiObject,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub links: Option<Links>,
-    pub data: PrimaryData,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub included: Option<Vec<ResourceObject>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub meta: Option<Meta>,
 }
 
 /// A document with only top-level meta (health checks).

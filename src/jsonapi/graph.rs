@@ -5,39 +5,13 @@
 //! once per (type, id), which gives compound documents without duplicates.
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
-use serde_json::{Map, Value};
-
-use super::document::{
-    Link, Linkage, Links, Relationship as RelationshipObject, ResourceIdentifier, ResourceObject,
-};
+use super::error::ApiError;
 use super::query::{IncludeTree, Query};
-use super::resource::{Cardinality, Registry, ResourceType, Tenant};
-use crate::jsonapi::error::ApiError;
-use crate::store::{Condition, Db, Direction, Expr, Row, Select, SqlValue};
-
-/// One stored resource as read: `id`, attributes and foreign keys by column name.
-#[derive(Debug, Clone)]
-pub struct Record {
-    pub id: String,
-    pub row: Row,
-}
-
-impl Record {
-    pub fn from_row(row: Row) -> Result<Self, ApiError> {
-        match row.get("id") {
-            Some(Value::String(id)) => Ok(Record {
-                id: id.clone(),
-                row,
-            }),
-            _ => Err(ApiError::Internal("stored row without an id".into())),
-        }
-    }
-
-    pub fn text(&self, column: &str) -> Option<&str> {
-        self.row.get(column).and_then(Value::as_str)
-    }
-}
+use super::render::Writer;
+use super::resource::{Cardinality, Record, Registry, ResourceType, Tenant};
+use crate::store::{Condition, Db, Direction, Expr, Selection, SqlValue};
 
 /// Reads the resources of one type whose `column` is among `values`, only ever those `tenant`
 /// may see. Rows come grouped by `column`, then in the type's order: ordering by the key first
@@ -50,21 +24,18 @@ pub fn load_by(
     column: &'static str,
     values: Vec<SqlValue>,
     limit: Option<i64>,
-) -> Result<Vec<Record>, ApiError> {
-    let columns = resource.columns();
-    let select = resource.order().into_iter().fold(
-        Select::from(resource.table, &columns)
-            .filter(Condition::In(column, values))
-            .filters(resource.tenant_condition(tenant))
-            .order_by(Expr::Column(column), Direction::Ascending),
-        |select, (column, direction)| select.order_by(Expr::Column(column), direction),
-    );
-    let rows = match limit {
-        Some(limit) => select.limit(limit),
-        None => select,
+) -> Result<Vec<Box<dyn Record>>, ApiError> {
+    let mut selection = Selection::default()
+        .filter(Condition::In(column, values))
+        .filters(resource.tenant_condition(tenant));
+    selection = selection.order_by(Expr::Column(column), Direction::Ascending);
+    for (column, direction) in resource.order() {
+        selection = selection.order_by(Expr::Column(column), direction);
     }
-    .load(conn)?;
-    rows.into_iter().map(Record::from_row).collect()
+    if let Some(limit) = limit {
+        selection = selection.limit(limit);
+    }
+    Ok((resource.storage.load)(conn, &selection)?)
 }
 
 /// Resource ids are UUIDs. Anything else names no resource, and is answered without a query
@@ -80,7 +51,7 @@ pub fn load_one(
     resource: &ResourceType,
     tenant: &Tenant,
     id: &str,
-) -> Result<Option<Record>, ApiError> {
+) -> Result<Option<Box<dyn Record>>, ApiError> {
     let Some(id) = canonical_id(id) else {
         return Ok(None);
     };
@@ -101,9 +72,29 @@ pub fn not_found(resource: &ResourceType, id: &str) -> ApiError {
 
 struct Node {
     resource: &'static ResourceType,
-    record: Record,
-    /// To-many linkage, present only where it was loaded (included or asked for).
-    to_many: Vec<(&'static str, Vec<String>)>,
+    record: Box<dyn Record>,
+    /// To-many linkage (child nodes), present only where it was loaded.
+    to_many: Vec<(&'static str, Vec<usize>)>,
+}
+
+/// Hashes the (type, id) keys of a graph: ids are UUIDs, so a multiply-and-fold of their bytes
+/// spreads them well, far cheaper than SipHash for keys no client chooses the hash of.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// The resources of one response, primary and included, each once.
@@ -111,7 +102,7 @@ pub struct Graph<'r> {
     registry: &'r Registry,
     tenant: &'r Tenant,
     nodes: Vec<Node>,
-    index: HashMap<(&'static str, String), usize>,
+    index: HashMap<(&'static str, String), usize, BuildHasherDefault<KeyHasher>>,
     primary: Vec<usize>,
 }
 
@@ -121,13 +112,13 @@ impl<'r> Graph<'r> {
             registry,
             tenant,
             nodes: Vec::new(),
-            index: HashMap::new(),
+            index: HashMap::default(),
             primary: Vec::new(),
         }
     }
 
-    fn insert(&mut self, resource: &'static ResourceType, record: Record) -> usize {
-        let key = (resource.name, record.id.clone());
+    fn insert(&mut self, resource: &'static ResourceType, record: Box<dyn Record>) -> usize {
+        let key = (resource.name, record.id().to_string());
         if let Some(&existing) = self.index.get(&key) {
             return existing;
         }
@@ -140,11 +131,18 @@ impl<'r> Graph<'r> {
         self.nodes.len() - 1
     }
 
-    pub fn add_primary(&mut self, resource: &'static ResourceType, records: Vec<Record>) {
+    pub fn add_primary(&mut self, resource: &'static ResourceType, records: Vec<Box<dyn Record>>) {
         for record in records {
             let node = self.insert(resource, record);
             self.primary.push(node);
         }
+    }
+
+    /// The primary resources' records, in order.
+    pub fn primary(&self) -> impl Iterator<Item = &dyn Record> {
+        self.primary
+            .iter()
+            .map(|&node| self.nodes[node].record.as_ref())
     }
 
     /// Loads every path of `tree` below the primary resources.
@@ -163,20 +161,21 @@ impl<'r> Graph<'r> {
             let target = self.registry.target(relationship)?;
             let children = match relationship.cardinality {
                 Cardinality::ToOne { column, .. } => {
-                    let ids: BTreeSet<String> = parents
+                    let ids: BTreeSet<&str> = parents
                         .iter()
                         .filter_map(|&parent| self.nodes[parent].record.text(column))
-                        .map(str::to_string)
                         .collect();
-                    self.load_into(conn, target, "id", ids)?
+                    let values = ids.into_iter().map(SqlValue::text).collect();
+                    self.load_into(conn, target, "id", values)?
                 }
                 Cardinality::ToMany { .. } => {
                     let column = self.registry.inverse_column(relationship)?;
-                    let ids: BTreeSet<String> = parents
+                    let ids: BTreeSet<&str> = parents
                         .iter()
-                        .map(|&parent| self.nodes[parent].record.id.clone())
+                        .map(|&parent| self.nodes[parent].record.id())
                         .collect();
-                    let loaded = self.load_into(conn, target, column, ids)?;
+                    let values = ids.into_iter().map(SqlValue::text).collect();
+                    let loaded = self.load_into(conn, target, column, values)?;
                     self.link_to_many(parents, relationship.name, column, &loaded);
                     loaded
                 }
@@ -188,19 +187,18 @@ impl<'r> Graph<'r> {
         Ok(())
     }
 
-    /// One statement: the resources of `target` whose `column` is among `ids`, added to the
+    /// One statement: the resources of `target` whose `column` is among `values`, added to the
     /// graph; returns their nodes in load order.
     fn load_into(
         &mut self,
         conn: &mut Db,
         target: &'static ResourceType,
         column: &'static str,
-        ids: BTreeSet<String>,
+        values: Vec<SqlValue>,
     ) -> Result<Vec<usize>, ApiError> {
-        if ids.is_empty() {
+        if values.is_empty() {
             return Ok(Vec::new());
         }
-        let values = ids.into_iter().map(SqlValue::text).collect();
         let records = load_by(conn, target, self.tenant, column, values, None)?;
         Ok(records
             .into_iter()
@@ -215,123 +213,99 @@ impl<'r> Graph<'r> {
         column: &str,
         children: &[usize],
     ) {
-        let mut linkage: HashMap<String, Vec<String>> = HashMap::new();
+        let mut linkage: HashMap<&str, Vec<usize>, BuildHasherDefault<KeyHasher>> =
+            HashMap::default();
         for &child in children {
-            let record = &self.nodes[child].record;
-            if let Some(parent_id) = record.text(column) {
-                linkage
-                    .entry(parent_id.to_string())
-                    .or_default()
-                    .push(record.id.clone());
+            if let Some(parent_id) = self.nodes[child].record.text(column) {
+                linkage.entry(parent_id).or_default().push(child);
             }
         }
-        for &parent in parents {
-            let ids = linkage
-                .get(self.nodes[parent].record.id.as_str())
-                .cloned()
-                .unwrap_or_default();
+        let linked: Vec<(usize, Vec<usize>)> = parents
+            .iter()
+            .map(|&parent| {
+                let ids = linkage
+                    .get(self.nodes[parent].record.id())
+                    .cloned()
+                    .unwrap_or_default();
+                (parent, ids)
+            })
+            .collect();
+        for (parent, children) in linked {
             let node = &mut self.nodes[parent];
             node.to_many.retain(|(existing, _)| *existing != name);
-            node.to_many.push((name, ids));
+            node.to_many.push((name, children));
         }
     }
 
-    /// Gives to-many linkage to the primary resources (the relationship endpoint's data).
-    pub fn primary_linkage(&self, name: &str) -> Option<Vec<String>> {
+    /// The to-many linkage of the first primary resource (the relationship endpoint's data).
+    pub fn primary_linkage(&self, name: &str) -> Option<Vec<&str>> {
         let node = &self.nodes[*self.primary.first()?];
         node.to_many
             .iter()
             .find(|(existing, _)| *existing == name)
-            .map(|(_, ids)| ids.clone())
+            .map(|(_, children)| self.ids(children))
     }
 
-    pub fn render_primary(&self, query: &Query) -> Vec<ResourceObject> {
-        self.primary
+    fn ids(&self, nodes: &[usize]) -> Vec<&str> {
+        nodes
             .iter()
-            .map(|&node| self.render(node, query))
+            .map(|&node| self.nodes[node].record.id())
             .collect()
     }
 
-    /// Every loaded resource that is not primary data, in the order first reached.
-    pub fn render_included(&self, query: &Query) -> Vec<ResourceObject> {
-        let primary: BTreeSet<usize> = self.primary.iter().copied().collect();
-        (0..self.nodes.len())
-            .filter(|node| !primary.contains(node))
-            .map(|node| self.render(node, query))
-            .collect()
-    }
-
-    fn render(&self, index: usize, query: &Query) -> ResourceObject {
+    fn render(&self, out: &mut Writer, index: usize, query: &Query) {
         let node = &self.nodes[index];
-        render_record(node.resource, &node.record, &node.to_many, query)
+        let to_many: Vec<(&'static str, Vec<&str>)> = node
+            .to_many
+            .iter()
+            .map(|(name, children)| (*name, self.ids(children)))
+            .collect();
+        out.resource(node.resource, node.record.as_ref(), &to_many, query);
     }
-}
 
-/// A resource object with its links, filtered by `fields[TYPE]`.
-pub fn render_record(
-    resource: &ResourceType,
-    record: &Record,
-    to_many: &[(&'static str, Vec<String>)],
-    query: &Query,
-) -> ResourceObject {
-    let self_url = resource.resource_url(&record.id);
-    let mut attributes = Map::new();
-    for attribute in resource.attributes {
-        if query.shows(resource, attribute.name) {
-            let value = record
-                .row
-                .get(attribute.name)
-                .cloned()
-                .unwrap_or(Value::Null);
-            attributes.insert(attribute.name.to_string(), value);
+    /// The primary data: one resource (or `null`), or an array of them.
+    pub fn render_primary(&self, out: &mut Writer, query: &Query, single: bool) {
+        if single {
+            match self.primary.first() {
+                Some(&node) => self.render(out, node, query),
+                None => {
+                    out.raw("null");
+                }
+            }
+            return;
         }
-    }
-    let mut relationships = Map::new();
-    for relationship in resource.relationships {
-        if !query.shows(resource, relationship.name) {
-            continue;
+        out.byte(b'[');
+        for (position, &node) in self.primary.iter().enumerate() {
+            if position > 0 {
+                out.byte(b',');
+            }
+            self.render(out, node, query);
         }
-        let data = match relationship.cardinality {
-            Cardinality::ToOne { column, .. } => Some(Linkage::ToOne(
-                record
-                    .text(column)
-                    .map(|id| ResourceIdentifier::new(relationship.target, id)),
-            )),
-            Cardinality::ToMany { .. } => to_many
-                .iter()
-                .find(|(name, _)| *name == relationship.name)
-                .map(|(_, ids)| {
-                    Linkage::ToMany(
-                        ids.iter()
-                            .map(|id| ResourceIdentifier::new(relationship.target, id))
-                            .collect(),
-                    )
-                }),
-        };
-        let object = RelationshipObject {
-            links: Some(relationship_links(&self_url, relationship.name)),
-            data,
-            meta: None,
-        };
-        if let Ok(value) = serde_json::to_value(object) {
-            relationships.insert(relationship.name.to_string(), value);
-        }
+        out.byte(b']');
     }
-    ResourceObject {
-        resource_type: resource.name.to_string(),
-        id: Some(record.id.clone()),
-        lid: None,
-        attributes: (!attributes.is_empty()).then_some(attributes),
-        relationships: (!relationships.is_empty()).then_some(relationships),
-        links: Some(Links::to_self(self_url)),
-        meta: None,
-    }
-}
 
-pub fn relationship_links(resource_url: &str, name: &str) -> Links {
-    Links {
-        self_link: Some(Link::Url(format!("{resource_url}/relationships/{name}"))),
-        related: Some(Link::Url(format!("{resource_url}/{name}"))),
-        ..Links::default()
+    /// `"included":[…]`: every loaded resource that is not primary data, in the order first
+    /// reached.
+    pub fn render_included(&self, out: &mut Writer, query: &Query) {
+        let primary: BTreeSet<usize> = self.primary.iter().copied().collect();
+        out.raw(",\"included\":[");
+        let mut first = true;
+        for node in (0..self.nodes.len()).filter(|node| !primary.contains(node)) {
+            if !first {
+                out.byte(b',');
+            }
+            first = false;
+            self.render(out, node, query);
+        }
+        out.byte(b']');
+    }
+
+    /// How many resources the graph holds (for sizing the output buffer).
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
     }
 }

@@ -5,19 +5,24 @@
 use chrono::Utc;
 use serde_json::{Map, Value};
 
-use super::document::{
-    DataDocument, JsonApiObject, Link, Linkage, Links, PrimaryData, ResourceIdentifier,
-};
-use super::graph::{self, not_found, relationship_links, Graph, Record};
+use super::document::{JsonApiObject, Link, Links};
+use super::graph::{self, not_found, Graph};
 use super::input::{Changes, ToOneChange};
 use super::listing::{self, Listing, CURSOR_PROFILE};
 use super::query::{IncludeTree, Query};
+use super::render::Writer;
 use super::resource::{
-    Cardinality, Default, NewRow, Registry, Relationship, ResourceType, ServerValue, Tenant,
-    ToOneWrite, Write,
+    Cardinality, InitialValue, NewRow, Record, Registry, Relationship, ResourceType, ServerValue,
+    Tenant, ToOneWrite, Write,
 };
 use crate::jsonapi::error::ApiError;
 use crate::store::{self, truncate_to_micros, Condition, Db, SqlValue};
+
+/// A rendered document and the profiles it applied (named in its `Content-Type`).
+pub struct Rendered {
+    pub body: Vec<u8>,
+    pub profiles: Vec<String>,
+}
 
 /// What every operation needs besides its own input.
 pub struct Context<'a> {
@@ -35,31 +40,49 @@ impl Context<'_> {
         Graph::new(self.registry, self.tenant)
     }
 
-    fn document(&self, graph: &Graph<'_>, data: PrimaryData) -> DataDocument {
-        let included = graph.render_included(self.query);
-        DataDocument {
-            jsonapi: JsonApiObject::default(),
-            links: Some(Links::to_self(self.self_link.clone())),
-            data,
-            // Only compound documents carry `included`, and only when asked for.
-            included: (!self.query.include.is_empty()).then_some(included),
-            meta: None,
+    /// Writes a document whose primary data is the graph's primary resources.
+    fn write(
+        &self,
+        graph: &Graph<'_>,
+        jsonapi: &JsonApiObject,
+        links: &Links,
+        single: bool,
+        meta: Option<&Map<String, Value>>,
+    ) -> Result<Vec<u8>, ApiError> {
+        let mut out = Writer::with_capacity(512 + 640 * graph.len());
+        out.open_document(jsonapi, Some(links))?;
+        graph.render_primary(&mut out, self.query, single);
+        // Only compound documents carry `included`, and only when asked for.
+        if !self.query.include.is_empty() {
+            graph.render_included(&mut out, self.query);
         }
+        out.close_document(meta)?;
+        Ok(out.into_bytes())
     }
 
     fn single(
         &self,
         conn: &mut Db,
         resource: &'static ResourceType,
-        record: Option<Record>,
-    ) -> Result<DataDocument, ApiError> {
+        record: Option<Box<dyn Record>>,
+        self_link: String,
+    ) -> Result<Rendered, ApiError> {
         let mut graph = self.graph();
         if let Some(record) = record {
             graph.add_primary(resource, vec![record]);
             graph.include(conn, &self.query.include)?;
         }
-        let data = graph.render_primary(self.query).pop().map(Box::new);
-        Ok(self.document(&graph, PrimaryData::Single(data)))
+        let body = self.write(
+            &graph,
+            &JsonApiObject::default(),
+            &Links::to_self(self_link),
+            true,
+            None,
+        )?;
+        Ok(Rendered {
+            body,
+            profiles: Vec::new(),
+        })
     }
 
     fn collection(
@@ -67,28 +90,30 @@ impl Context<'_> {
         conn: &mut Db,
         resource: &'static ResourceType,
         listing: Listing,
-    ) -> Result<DataDocument, ApiError> {
+    ) -> Result<Rendered, ApiError> {
         let mut graph = self.graph();
         graph.add_primary(resource, listing.records);
         graph.include(conn, &self.query.include)?;
-        let data = graph.render_primary(self.query);
-        let mut document = self.document(&graph, PrimaryData::Collection(data));
         let links = Links {
             self_link: Some(Link::Url(self.self_link.clone())),
             ..listing.links
         };
-        document.links = Some(links);
-        if let Some(total) = listing.total {
+        let meta = listing.total.map(|total| {
             let mut page = Map::new();
             page.insert("total".into(), total.into());
             let mut meta = Map::new();
             meta.insert("page".into(), Value::Object(page));
-            document.meta = Some(meta);
-        }
+            meta
+        });
+        let mut jsonapi = JsonApiObject::default();
         if listing.cursor_profile {
-            document.jsonapi.profile = vec![CURSOR_PROFILE.to_string()];
+            jsonapi.profile = vec![CURSOR_PROFILE.to_string()];
         }
-        Ok(document)
+        let body = self.write(&graph, &jsonapi, &links, false, meta.as_ref())?;
+        Ok(Rendered {
+            body,
+            profiles: jsonapi.profile,
+        })
     }
 
     fn find(
@@ -96,7 +121,7 @@ impl Context<'_> {
         conn: &mut Db,
         resource: &'static ResourceType,
         id: &str,
-    ) -> Result<Record, ApiError> {
+    ) -> Result<Box<dyn Record>, ApiError> {
         graph::load_one(conn, resource, self.tenant, id)?.ok_or_else(|| not_found(resource, id))
     }
 }
@@ -106,7 +131,7 @@ pub fn fetch_collection(
     conn: &mut Db,
     context: &Context<'_>,
     resource: &'static ResourceType,
-) -> Result<DataDocument, ApiError> {
+) -> Result<Rendered, ApiError> {
     let listing = listing::list(
         conn,
         context.registry,
@@ -125,9 +150,9 @@ pub fn fetch_resource(
     context: &Context<'_>,
     resource: &'static ResourceType,
     id: &str,
-) -> Result<DataDocument, ApiError> {
+) -> Result<Rendered, ApiError> {
     let record = context.find(conn, resource, id)?;
-    context.single(conn, resource, Some(record))
+    context.single(conn, resource, Some(record), context.self_link.clone())
 }
 
 /// `GET /api/{type}/{id}/{relationship}`: the related resource(s), as primary data.
@@ -137,7 +162,7 @@ pub fn fetch_related(
     resource: &'static ResourceType,
     id: &str,
     relationship: &'static Relationship,
-) -> Result<DataDocument, ApiError> {
+) -> Result<Rendered, ApiError> {
     let parent = context.find(conn, resource, id)?;
     let target = context.registry.target(relationship)?;
     match relationship.cardinality {
@@ -146,11 +171,11 @@ pub fn fetch_related(
                 Some(related_id) => graph::load_one(conn, target, context.tenant, related_id)?,
                 None => None,
             };
-            context.single(conn, target, related)
+            context.single(conn, target, related, context.self_link.clone())
         }
         Cardinality::ToMany { .. } => {
             let column = context.registry.inverse_column(relationship)?;
-            let scope = vec![Condition::Equals(column, SqlValue::text(parent.id))];
+            let scope = vec![Condition::Equals(column, SqlValue::text(parent.id()))];
             let listing = listing::list(
                 conn,
                 context.registry,
@@ -172,61 +197,72 @@ pub fn fetch_relationship(
     resource: &'static ResourceType,
     id: &str,
     relationship: &'static Relationship,
-) -> Result<DataDocument, ApiError> {
+) -> Result<Rendered, ApiError> {
     let parent = context.find(conn, resource, id)?;
-    let linkage = match relationship.cardinality {
-        Cardinality::ToOne { column, .. } => Linkage::ToOne(
-            parent
-                .text(column)
-                .map(|related| ResourceIdentifier::new(relationship.target, related)),
-        ),
+    let resource_url = resource.resource_url(parent.id());
+    let links = Links {
+        self_link: Some(Link::Url(context.self_link.clone())),
+        related: Some(Link::Url(format!("{resource_url}/{}", relationship.name))),
+        ..Links::default()
+    };
+    let mut out = Writer::with_capacity(1024);
+    out.open_document(&JsonApiObject::default(), Some(&links))?;
+    match relationship.cardinality {
+        Cardinality::ToOne { column, .. } => match parent.text(column) {
+            Some(related) => {
+                out.identifier(relationship.target, related);
+            }
+            None => {
+                out.raw("null");
+            }
+        },
         Cardinality::ToMany { .. } => {
             let mut graph = context.graph();
-            graph.add_primary(resource, vec![parent.clone()]);
+            graph.add_primary(resource, vec![parent]);
             let tree = IncludeTree {
                 children: vec![(relationship, IncludeTree::default())],
             };
             graph.include(conn, &tree)?;
-            let ids = graph.primary_linkage(relationship.name).unwrap_or_default();
-            Linkage::ToMany(
-                ids.iter()
-                    .map(|related| ResourceIdentifier::new(relationship.target, related))
-                    .collect(),
-            )
+            out.byte(b'[');
+            for (index, related) in graph
+                .primary_linkage(relationship.name)
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+            {
+                if index > 0 {
+                    out.byte(b',');
+                }
+                out.identifier(relationship.target, related);
+            }
+            out.byte(b']');
         }
-    };
-    let mut links = relationship_links(&resource.resource_url(&parent.id), relationship.name);
-    links.self_link = Some(Link::Url(context.self_link.clone()));
-    Ok(DataDocument {
-        jsonapi: JsonApiObject::default(),
-        links: Some(links),
-        data: PrimaryData::Linkage(linkage),
-        included: None,
-        meta: None,
+    }
+    out.close_document(None)?;
+    Ok(Rendered {
+        body: out.into_bytes(),
+        profiles: Vec::new(),
     })
 }
 
 /// `POST /api/{type}`: creates the resource in one transaction and answers its document.
+/// Returns the new resource's id and its document.
 pub fn create(
     conn: &mut Db,
     context: &Context<'_>,
     resource: &'static ResourceType,
     mut changes: Changes,
-) -> Result<(String, DataDocument), ApiError> {
+) -> Result<(String, Rendered), ApiError> {
     let id = uuid::Uuid::new_v4().hyphenated().to_string();
     assign_tenant(resource, context.tenant, &mut changes)?;
     let record = store::transaction(conn, |conn| {
         check_related_exist(conn, context, &mut changes)?;
-        let mut row = new_row(resource, &id, changes);
-        if let Some(before_insert) = resource.before_insert {
-            before_insert(conn, &mut row)?;
-        }
-        store::insert(conn, resource.table, row.into_values())?;
+        let row = new_row(resource, &id, changes);
+        (resource.storage.create)(conn, row)?;
         context.find(conn, resource, &id)
     })?;
-    let mut document = context.single(conn, resource, Some(record))?;
-    document.links = Some(Links::to_self(resource.resource_url(&id)));
-    Ok((resource.resource_url(&id), document))
+    let document = context.single(conn, resource, Some(record), resource.resource_url(&id))?;
+    Ok((id, document))
 }
 
 /// `PATCH /api/{type}/{id}`: changes only the members sent.
@@ -236,7 +272,7 @@ pub fn update(
     resource: &'static ResourceType,
     id: &str,
     changes: Changes,
-) -> Result<DataDocument, ApiError> {
+) -> Result<Rendered, ApiError> {
     let record = store::transaction(conn, |conn| {
         let existing = context.find(conn, resource, id)?;
         let mut values: Vec<(&'static str, SqlValue)> = changes
@@ -250,13 +286,13 @@ pub fn update(
                     values.push((attribute.name, now()));
                 }
             }
-            let mut conditions = vec![Condition::Equals("id", SqlValue::text(&existing.id))];
+            let mut conditions = vec![Condition::Equals("id", SqlValue::text(existing.id()))];
             conditions.extend(resource.tenant_condition(context.tenant));
-            store::update(conn, resource.table, conditions, values)?;
+            (resource.storage.update)(conn, &conditions, values)?;
         }
-        context.find(conn, resource, &existing.id)
+        context.find(conn, resource, existing.id())
     })?;
-    context.single(conn, resource, Some(record))
+    context.single(conn, resource, Some(record), context.self_link.clone())
 }
 
 /// `DELETE /api/{type}/{id}`: what the resource owns goes with it (foreign keys cascade).
@@ -271,7 +307,7 @@ pub fn delete(
     };
     let mut conditions = vec![Condition::Equals("id", SqlValue::text(canonical))];
     conditions.extend(resource.tenant_condition(tenant));
-    match store::delete(conn, resource.table, conditions)? {
+    match (resource.storage.delete)(conn, &conditions)? {
         0 => Err(not_found(resource, id)),
         _ => Ok(()),
     }
@@ -332,7 +368,7 @@ fn check_related_exist(
         let target = context.registry.target(change.relationship)?;
         match graph::load_one(conn, target, context.tenant, related_id)? {
             // Keep the id as the related row has it (case-normalised) for the foreign key.
-            Some(related) => *related_id = related.id,
+            Some(related) => *related_id = related.id().to_string(),
             None => {
                 return Err(ApiError::NotFound {
                     detail: format!("No {} with id `{related_id}`.", target.name),
@@ -352,11 +388,11 @@ fn new_row(resource: &ResourceType, id: &str, changes: Changes) -> NewRow {
     for attribute in resource.attributes {
         let value = match attribute.write {
             Write::Optional(default) | Write::CreateOnly(default) => match default {
-                Default::Null => SqlValue::null(attribute.kind.column_kind()),
-                Default::Text(text) => SqlValue::text(text),
-                Default::EmptyObject => SqlValue::text("{}"),
-                Default::Now => created.clone(),
-                Default::Hook => continue,
+                InitialValue::Null => SqlValue::null(attribute.kind.column_kind()),
+                InitialValue::Text(text) => SqlValue::text(text),
+                InitialValue::EmptyObject => SqlValue::text("{}"),
+                InitialValue::Now => created.clone(),
+                InitialValue::Hook => continue,
             },
             Write::ReadOnly(ServerValue::CreatedAt | ServerValue::UpdatedAt) => created.clone(),
             Write::Required | Write::ReadOnly(ServerValue::Hook) => continue,

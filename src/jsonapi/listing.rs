@@ -12,13 +12,12 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::document::{Link, Links};
-use super::graph::Record;
 use super::query::{Page, Query};
-use super::resource::{Registry, ResourceType, Tenant};
+use super::resource::{Record, Registry, ResourceType, Tenant};
 use crate::jsonapi::error::ApiError;
 use crate::store::{
-    truncate_to_micros, ColumnKind, Comparison, Condition, Db, Direction, Expr, Join, Select,
-    SqlValue,
+    format_timestamp, truncate_to_micros, ColumnKind, Comparison, Condition, Db, Direction, Expr,
+    Selection, SqlValue,
 };
 
 /// The cursor pagination profile's URI, named in `jsonapi.profile` and the `Content-Type`.
@@ -31,7 +30,6 @@ struct OrderKey {
     /// Where the value sits in a loaded row (own attributes only; see cursor pages).
     column: &'static str,
     expr: Expr,
-    join: Option<Join>,
     kind: ColumnKind,
     direction: Direction,
 }
@@ -48,7 +46,6 @@ fn ordering(registry: &Registry, resource: &ResourceType, query: &Query) -> Vec<
                     name: name.to_string(),
                     column: attribute.name,
                     expr: Expr::Column(attribute.name),
-                    join: None,
                     kind: attribute.kind.column_kind(),
                     direction: *direction,
                 })
@@ -66,8 +63,7 @@ fn ordering(registry: &Registry, resource: &ResourceType, query: &Query) -> Vec<
                     None => key.field.attribute.name.to_string(),
                 },
                 column: key.field.attribute.name,
-                expr: key.field.expr(),
-                join: key.field.join(registry),
+                expr: key.field.expr(registry),
                 kind: key.field.attribute.kind.column_kind(),
                 direction: key.direction,
             })
@@ -80,7 +76,6 @@ fn ordering(registry: &Registry, resource: &ResourceType, query: &Query) -> Vec<
         name: "id".into(),
         column: "id",
         expr: Expr::Column("id"),
-        join: None,
         kind: ColumnKind::Text,
         direction: last,
     });
@@ -89,7 +84,7 @@ fn ordering(registry: &Registry, resource: &ResourceType, query: &Query) -> Vec<
 
 /// One page of a collection, with what its links and meta need.
 pub struct Listing {
-    pub records: Vec<Record>,
+    pub records: Vec<Box<dyn Record>>,
     /// `first`, `prev`, `next`, `last` (only the members this style provides).
     pub links: Links,
     pub total: Option<i64>,
@@ -107,27 +102,17 @@ pub fn list(
     query: &Query,
     path: &str,
 ) -> Result<Listing, ApiError> {
-    let columns = resource.columns();
     let order = ordering(registry, resource, query);
     let mut conditions: Vec<Condition> = resource.tenant_condition(tenant).into_iter().collect();
     conditions.extend(scope);
     conditions.extend(query.filters.iter().map(|filter| filter.condition.clone()));
-    let joins: Vec<Join> = query
-        .filters
-        .iter()
-        .filter_map(|filter| filter.join.clone())
-        .chain(order.iter().filter_map(|key| key.join.clone()))
-        .collect();
     let select = |extra: Vec<Condition>| {
-        joins
-            .iter()
-            .cloned()
-            .fold(Select::from(resource.table, &columns), Select::join)
+        Selection::default()
             .filters(conditions.iter().cloned())
             .filters(extra)
     };
     let total = if query.count {
-        Some(select(Vec::new()).count(conn)?)
+        Some((resource.storage.count)(conn, &conditions)?)
     } else {
         None
     };
@@ -135,12 +120,8 @@ pub fn list(
         let encoded = query.encoded_with_page(Some(page));
         Some(Link::Url(format!("{path}?{encoded}")))
     };
-    let load = |select: Select<'_>, conn: &mut Db| -> Result<Vec<Record>, ApiError> {
-        select
-            .load(conn)?
-            .into_iter()
-            .map(Record::from_row)
-            .collect()
+    let load = |selection: Selection, conn: &mut Db| -> Result<Vec<Box<dyn Record>>, ApiError> {
+        Ok((resource.storage.load)(conn, &selection)?)
     };
 
     match &query.page {
@@ -216,7 +197,8 @@ pub fn list(
             if backwards {
                 records.reverse();
             }
-            let cursor_of = |record: &Record| encode(record, &order, &signature);
+            #[allow(clippy::borrowed_box)]
+            let cursor_of = |record: &Box<dyn Record>| encode(&**record, &order, &signature);
             let first = records.first().map(cursor_of);
             let last = records.last().map(cursor_of);
             let given = |name: &str| match name {
@@ -315,10 +297,20 @@ fn checksum(signature: &str, payload: &str) -> String {
         .collect()
 }
 
-fn encode(record: &Record, order: &[OrderKey], signature: &str) -> String {
+/// A key value as the cursor carries it: text, a number, or a timestamp in the wire format.
+fn cursor_value(value: Option<SqlValue>) -> Value {
+    match value {
+        Some(SqlValue::Text(Some(text))) => Value::String(text),
+        Some(SqlValue::Integer(Some(number))) => Value::from(number),
+        Some(SqlValue::Timestamp(Some(time))) => Value::String(format_timestamp(time)),
+        _ => Value::Null,
+    }
+}
+
+fn encode(record: &dyn Record, order: &[OrderKey], signature: &str) -> String {
     let values: Vec<Value> = order
         .iter()
-        .map(|key| record.row.get(key.column).cloned().unwrap_or(Value::Null))
+        .map(|key| cursor_value(record.value(key.column)))
         .collect();
     let payload = Value::Array(values).to_string();
     let hex: String = payload.bytes().map(|byte| format!("{byte:02x}")).collect();

@@ -9,4 +9,5 @@ pub mod input;
 pub mod listing;
 pub mod negotiation;
 pub mod query;
+pub mod render;
 pub mod resource;

@@ -16,7 +16,7 @@ use super::resource::{
     Attribute, AttributeKind, Cardinality, Registry, Relationship, ResourceType,
 };
 use crate::jsonapi::error::{ApiError, CursorError};
-use crate::store::{truncate_to_micros, Comparison, Condition, Direction, Expr, Join, SqlValue};
+use crate::store::{truncate_to_micros, Comparison, Condition, Direction, Expr, SqlValue};
 
 /// Include paths deeper than this are refused: each level costs a statement.
 pub const MAX_INCLUDE_DEPTH: usize = 3;
@@ -61,24 +61,20 @@ pub struct FieldPath {
 }
 
 impl FieldPath {
-    pub fn expr(&self) -> Expr {
-        match self.via {
+    /// The attribute's column, or the related row's column through the foreign key.
+    pub fn expr(&self, registry: &Registry) -> Expr {
+        let related = self.via.and_then(|(relationship, foreign_key)| {
+            Some((registry.by_name(relationship.target)?, foreign_key))
+        });
+        match related {
             None => Expr::Column(self.attribute.name),
-            Some((relationship, _)) => Expr::Joined {
-                alias: relationship.name,
+            Some((target, foreign_key)) => Expr::Related {
+                table: target.table(),
+                foreign_key,
                 column: self.attribute.name,
+                kind: self.attribute.kind.column_kind(),
             },
         }
-    }
-
-    pub fn join(&self, registry: &Registry) -> Option<Join> {
-        let (relationship, foreign_key) = self.via?;
-        let target = registry.by_name(relationship.target)?;
-        Some(Join {
-            table: target.table,
-            alias: relationship.name,
-            foreign_key,
-        })
     }
 }
 
@@ -92,7 +88,6 @@ pub struct SortKey {
 #[derive(Clone, Debug)]
 pub struct Filter {
     pub condition: Condition,
-    pub join: Option<Join>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -452,7 +447,10 @@ fn parse_sort(
         let parsed = field_path(path, registry, root).and_then(|field| {
             if !field.attribute.sortable {
                 Err(format!("`{path}` cannot be sorted on."))
-            } else if keys.iter().any(|key| key.field.expr() == field.expr()) {
+            } else if keys
+                .iter()
+                .any(|key| key.field.expr(registry) == field.expr(registry))
+            {
                 Err(format!("`{path}` is given twice."))
             } else {
                 Ok(field)
@@ -475,7 +473,6 @@ fn parse_sort(
 /// What a filter compares: stored values of one kind, reached through an expression.
 struct FilterTarget {
     expr: Expr,
-    join: Option<Join>,
     kind: AttributeKind,
     nullable: bool,
     /// Filtering by a relationship's id compares UUIDs.
@@ -492,7 +489,6 @@ fn filter_target(
         return match relationship.cardinality {
             Cardinality::ToOne { column, .. } => Ok(FilterTarget {
                 expr: Expr::Column(column),
-                join: None,
                 kind: AttributeKind::Uuid,
                 nullable: false,
                 label: path.to_string(),
@@ -514,7 +510,6 @@ fn filter_target(
                         column: attribute.name,
                         key: key.to_string(),
                     },
-                    join: None,
                     kind: AttributeKind::String {
                         max_chars: usize::MAX,
                     },
@@ -529,8 +524,7 @@ fn filter_target(
         return Err(format!("`{path}` cannot be filtered on."));
     }
     Ok(FilterTarget {
-        expr: field.expr(),
-        join: field.join(registry),
+        expr: field.expr(registry),
         kind: field.attribute.kind,
         nullable: field.attribute.nullable,
         label: path.to_string(),
@@ -638,10 +632,7 @@ fn parse_filter(
         },
         _ => return Err(invalid(format!("`{operator}` is not a filter operator."))),
     };
-    Ok(Filter {
-        condition,
-        join: target.join,
-    })
+    Ok(Filter { condition })
 }
 
 /// `page[…]` members, checked together: the two styles do not mix.

@@ -1,8 +1,13 @@
-//! How a resource type is described: once, declaratively, in its own module under
-//! `src/resources`. The generic handlers read, validate, write and render every type from this.
+//! How a resource type is described and stored: once, in its own module under `src/resources`,
+//! as a typed model implementing [`Resource`] and a declarative [`ResourceType`]. The generic
+//! handlers read, validate, write and render every type through these.
+
+use std::fmt::Debug;
 
 use crate::jsonapi::error::ApiError;
-use crate::store::{Column, ColumnKind, Condition, Db, Direction, SqlValue};
+use crate::store::{
+    ColumnKind, Condition, Db, Direction, Field, Selection, SqlValue, StoreResult, Stored,
+};
 
 /// The JSON kind of an attribute, with the rules its values obey.
 #[derive(Clone, Copy, Debug)]
@@ -46,15 +51,15 @@ pub enum Write {
     /// The client must send it on create, and may change it later.
     Required,
     /// The client may send it; on create a missing value takes the default.
-    Optional(Default),
+    Optional(InitialValue),
     /// Like `Optional` on create; it cannot change afterwards.
-    CreateOnly(Default),
+    CreateOnly(InitialValue),
     /// Only the server sets it; a client that sends it gets 422.
     ReadOnly(ServerValue),
 }
 
 #[derive(Clone, Copy, Debug)]
-pub enum Default {
+pub enum InitialValue {
     Null,
     Text(&'static str),
     EmptyObject,
@@ -142,9 +147,127 @@ impl NewRow {
     }
 }
 
-/// Resource-specific work before a row is inserted (inside the create transaction): server-made
-/// values and values derived from related rows.
-pub type BeforeInsert = fn(&mut Db, &mut NewRow) -> Result<(), ApiError>;
+/// One stored resource of any type, as the generic layer reads it: fields by column name.
+pub trait Record: Send + Sync + Debug {
+    fn field(&self, column: &str) -> Option<Field<'_>>;
+
+    fn id(&self) -> &str {
+        self.text("id").unwrap_or_default()
+    }
+
+    /// A text column's value (a foreign key, say); `None` for NULL or a column of another kind.
+    fn text(&self, column: &str) -> Option<&str> {
+        self.field(column).and_then(|field| match field {
+            Field::Text(text) => Some(text),
+            Field::NullableText(text) => text,
+            _ => None,
+        })
+    }
+
+    fn value(&self, column: &str) -> Option<SqlValue> {
+        self.field(column).map(|field| field.to_sql_value())
+    }
+}
+
+impl<M: Stored + Debug> Record for M {
+    fn field(&self, column: &str) -> Option<Field<'_>> {
+        Stored::field(self, column)
+    }
+}
+
+/// The generic resource trait: a typed model stored in its table, with the description the
+/// generic layer serves it by and the hooks of its type. The handlers reach a type's model
+/// through its [`ResourceType::storage`], which [`Storage::of`] builds from this trait.
+pub trait Resource: Stored + Debug + Default {
+    /// The type's attributes, relationships, write rules and tenancy.
+    const DESCRIPTION: &'static ResourceType;
+
+    /// Resource-specific work before a row is inserted, inside the create transaction:
+    /// server-made values and values derived from related rows.
+    fn before_insert(&mut self, _conn: &mut Db) -> Result<(), ApiError> {
+        Ok(())
+    }
+}
+
+/// Records of one type, loaded.
+pub type Records = Vec<Box<dyn Record>>;
+/// Column values to write, by column name.
+pub type Values = Vec<(&'static str, SqlValue)>;
+
+/// A type's typed operations, as plain functions the generic layer can call without knowing
+/// the model: each is [`Resource`]'s own, instantiated for one model.
+#[derive(Clone, Copy)]
+pub struct Storage {
+    pub table: &'static str,
+    pub load: fn(&mut Db, &Selection) -> StoreResult<Records>,
+    pub count: fn(&mut Db, &[Condition]) -> StoreResult<i64>,
+    /// Builds the model from the values, runs its `before_insert` hook and inserts it.
+    pub create: fn(&mut Db, NewRow) -> Result<(), ApiError>,
+    pub update: fn(&mut Db, &[Condition], Values) -> Result<usize, ApiError>,
+    pub delete: fn(&mut Db, &[Condition]) -> StoreResult<usize>,
+}
+
+impl Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Storage")
+    }
+}
+
+impl Storage {
+    pub const fn of<M: Resource>() -> Storage {
+        Storage {
+            table: M::TABLE,
+            load: load_records::<M>,
+            count: M::count,
+            create: create_record::<M>,
+            update: update_records::<M>,
+            delete: M::delete,
+        }
+    }
+}
+
+fn load_records<M: Resource>(
+    conn: &mut Db,
+    selection: &Selection,
+) -> StoreResult<Vec<Box<dyn Record>>> {
+    Ok(M::load(conn, selection)?
+        .into_iter()
+        .map(|record| Box::new(record) as Box<dyn Record>)
+        .collect())
+}
+
+fn unknown_column(resource: &ResourceType, column: &str) -> ApiError {
+    ApiError::Internal(format!(
+        "{} has no column {column} of that kind",
+        resource.name
+    ))
+}
+
+fn create_record<M: Resource>(conn: &mut Db, row: NewRow) -> Result<(), ApiError> {
+    let mut model = M::default();
+    for (column, value) in row.into_values() {
+        if !model.set(column, value) {
+            return Err(unknown_column(M::DESCRIPTION, column));
+        }
+    }
+    model.before_insert(conn)?;
+    M::insert(conn, std::slice::from_ref(&model))?;
+    Ok(())
+}
+
+fn update_records<M: Resource>(
+    conn: &mut Db,
+    conditions: &[Condition],
+    values: Vec<(&'static str, SqlValue)>,
+) -> Result<usize, ApiError> {
+    let mut changes = M::Changes::default();
+    for (column, value) in values {
+        if !M::change(&mut changes, column, value) {
+            return Err(unknown_column(M::DESCRIPTION, column));
+        }
+    }
+    Ok(M::update(conn, conditions, &changes)?)
+}
 
 /// Whose data a request may see and change.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -178,18 +301,18 @@ pub struct ResourceType {
     pub name: &'static str,
     /// The collection's path segment under `/api`.
     pub path: &'static str,
-    pub table: &'static str,
     pub attributes: &'static [Attribute],
     pub relationships: &'static [Relationship],
     /// Collection order; the id is always appended so the order is total.
     pub default_order: &'static [(&'static str, Direction)],
-    pub before_insert: Option<BeforeInsert>,
     /// The column naming the owning organisation (`id` for organisations themselves): every read
     /// and write of a tenant is confined by it.
     pub tenant_column: &'static str,
     /// The family of the scopes that guard this type: `{family}:read` and `{family}:write`.
     pub scope_family: &'static str,
     pub http_writes: HttpWrites,
+    /// The typed model behind the type.
+    pub storage: Storage,
 }
 
 impl ResourceType {
@@ -216,26 +339,9 @@ impl ResourceType {
         self.attribute(name).is_some() || self.relationship(name).is_some()
     }
 
-    /// The columns a stored resource is read from: id, attributes, to-one foreign keys.
-    pub fn columns(&self) -> Vec<Column> {
-        let mut columns = vec![Column {
-            name: "id",
-            kind: ColumnKind::Text,
-        }];
-        columns.extend(self.attributes.iter().map(|attribute| Column {
-            name: attribute.name,
-            kind: attribute.kind.column_kind(),
-        }));
-        columns.extend(self.relationships.iter().filter_map(|relationship| {
-            match relationship.cardinality {
-                Cardinality::ToOne { column, .. } => Some(Column {
-                    name: column,
-                    kind: ColumnKind::Text,
-                }),
-                Cardinality::ToMany { .. } => None,
-            }
-        }));
-        columns
+    /// The table the type is stored in.
+    pub fn table(&self) -> &'static str {
+        self.storage.table
     }
 
     pub fn order(&self) -> Vec<(&'static str, Direction)> {

@@ -1,11 +1,32 @@
 //! `Conversation`: one exchange with a person, on one channel, owned by an organisation.
 
+use chrono::NaiveDateTime;
+
 use crate::jsonapi::error::ApiError;
 use crate::jsonapi::resource::{
-    Attribute, AttributeKind, Cardinality, Default, HttpWrites, NewRow, Relationship, ResourceType,
-    ServerValue, ToOneWrite, Write,
+    Attribute, AttributeKind, Cardinality, HttpWrites, InitialValue, Relationship, Resource,
+    ResourceType, ServerValue, Storage, ToOneWrite, Write,
 };
-use crate::store::{Db, Direction, SqlValue};
+use crate::store::{Db, Direction, JsonText};
+
+crate::stored_model! {
+    /// A row of `conversations`.
+    pub struct Conversation in conversations, changed by ConversationChanges {
+        pub id: String,
+        pub organisation_id: String,
+        pub channel: String,
+        pub mode: String,
+        pub status: String,
+        pub public_id: String,
+        pub title: Option<String>,
+        pub ai_agent_id: Option<String>,
+        pub metadata: JsonText,
+        /// The last position handed to an item; only ever grows.
+        pub last_item_position: i64,
+        pub created_at: NaiveDateTime,
+        pub updated_at: NaiveDateTime,
+    }
+}
 
 pub const CHANNELS: &[&str] = &["chat", "text", "email", "telephone", "webrtc", "widget"];
 pub const MODES: &[&str] = &["text", "voice"];
@@ -14,7 +35,6 @@ pub const STATUSES: &[&str] = &["active", "pending", "resolved", "closed"];
 pub static RESOURCE: ResourceType = ResourceType {
     name: "Conversation",
     path: "conversations",
-    table: "conversations",
     attributes: &[
         Attribute {
             name: "channel",
@@ -28,7 +48,7 @@ pub static RESOURCE: ResourceType = ResourceType {
             name: "mode",
             kind: AttributeKind::Enum(MODES),
             nullable: false,
-            write: Write::Optional(Default::Text("text")),
+            write: Write::Optional(InitialValue::Text("text")),
             sortable: true,
             filterable: true,
         },
@@ -36,7 +56,7 @@ pub static RESOURCE: ResourceType = ResourceType {
             name: "status",
             kind: AttributeKind::Enum(STATUSES),
             nullable: false,
-            write: Write::Optional(Default::Text("active")),
+            write: Write::Optional(InitialValue::Text("active")),
             sortable: true,
             filterable: true,
         },
@@ -52,7 +72,7 @@ pub static RESOURCE: ResourceType = ResourceType {
             name: "title",
             kind: AttributeKind::String { max_chars: 500 },
             nullable: true,
-            write: Write::Optional(Default::Null),
+            write: Write::Optional(InitialValue::Null),
             sortable: false,
             filterable: true,
         },
@@ -60,7 +80,7 @@ pub static RESOURCE: ResourceType = ResourceType {
             name: "ai_agent_id",
             kind: AttributeKind::Uuid,
             nullable: true,
-            write: Write::Optional(Default::Null),
+            write: Write::Optional(InitialValue::Null),
             sortable: false,
             filterable: true,
         },
@@ -68,7 +88,7 @@ pub static RESOURCE: ResourceType = ResourceType {
             name: "metadata",
             kind: AttributeKind::Object,
             nullable: false,
-            write: Write::Optional(Default::EmptyObject),
+            write: Write::Optional(InitialValue::EmptyObject),
             sortable: false,
             filterable: true,
         },
@@ -107,19 +127,22 @@ pub static RESOURCE: ResourceType = ResourceType {
         },
     ],
     default_order: &[("created_at", Direction::Descending)],
-    before_insert: Some(before_insert),
     tenant_column: "organisation_id",
     scope_family: "conversation",
     http_writes: HttpWrites {
         create: true,
         delete: true,
     },
+    storage: Storage::of::<Conversation>(),
 };
 
-/// The public id is shared with the people in the conversation (links, widgets), so it carries
-/// 122 random bits and nothing that can be guessed from the primary id.
-fn before_insert(_conn: &mut Db, row: &mut NewRow) -> Result<(), ApiError> {
-    let public_id = format!("conv_{}", uuid::Uuid::new_v4().simple());
-    row.set("public_id", SqlValue::text(public_id));
-    Ok(())
+impl Resource for Conversation {
+    const DESCRIPTION: &'static ResourceType = &RESOURCE;
+
+    /// The public id is shared with the people in the conversation (links, widgets), so it
+    /// carries 122 random bits and nothing that can be guessed from the primary id.
+    fn before_insert(&mut self, _conn: &mut Db) -> Result<(), ApiError> {
+        self.public_id = format!("conv_{}", uuid::Uuid::new_v4().simple());
+        Ok(())
+    }
 }

@@ -1,11 +1,31 @@
 //! `ConversationItem`: one turn of a conversation (a message, a tool call, an operator note).
 
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
 use crate::jsonapi::error::ApiError;
 use crate::jsonapi::resource::{
-    Attribute, AttributeKind, Cardinality, Default, HttpWrites, NewRow, Relationship, ResourceType,
-    ServerValue, ToOneWrite, Write,
+    Attribute, AttributeKind, Cardinality, HttpWrites, InitialValue, Relationship, Resource,
+    ResourceType, ServerValue, Storage, ToOneWrite, Write,
 };
-use crate::store::{Column, ColumnKind, Condition, Db, Direction, Select, Sql, SqlValue};
+use crate::store::schema::conversations;
+use crate::store::{Db, Direction, JsonText, StoreError};
+
+crate::stored_model! {
+    /// A row of `conversation_items`.
+    pub struct ConversationItem in conversation_items, changed by ConversationItemChanges {
+        pub id: String,
+        pub conversation_id: String,
+        pub organisation_id: String,
+        pub role: String,
+        pub content: String,
+        pub modality: String,
+        pub position: i64,
+        pub metadata: JsonText,
+        pub occurred_at: NaiveDateTime,
+        pub created_at: NaiveDateTime,
+    }
+}
 
 pub const ROLES: &[&str] = &["user", "assistant", "system", "tool", "operator"];
 pub const MODALITIES: &[&str] = &["text", "voice"];
@@ -13,7 +33,6 @@ pub const MODALITIES: &[&str] = &["text", "voice"];
 pub static RESOURCE: ResourceType = ResourceType {
     name: "ConversationItem",
     path: "conversation_items",
-    table: "conversation_items",
     attributes: &[
         Attribute {
             name: "role",
@@ -35,7 +54,7 @@ pub static RESOURCE: ResourceType = ResourceType {
             name: "modality",
             kind: AttributeKind::Enum(MODALITIES),
             nullable: false,
-            write: Write::Optional(Default::Text("text")),
+            write: Write::Optional(InitialValue::Text("text")),
             sortable: true,
             filterable: true,
         },
@@ -51,7 +70,7 @@ pub static RESOURCE: ResourceType = ResourceType {
             name: "metadata",
             kind: AttributeKind::Object,
             nullable: false,
-            write: Write::Optional(Default::EmptyObject),
+            write: Write::Optional(InitialValue::EmptyObject),
             sortable: false,
             filterable: true,
         },
@@ -59,7 +78,7 @@ pub static RESOURCE: ResourceType = ResourceType {
             name: "occurred_at",
             kind: AttributeKind::Timestamp,
             nullable: false,
-            write: Write::Optional(Default::Now),
+            write: Write::Optional(InitialValue::Now),
             sortable: true,
             filterable: true,
         },
@@ -91,64 +110,41 @@ pub static RESOURCE: ResourceType = ResourceType {
         },
     ],
     default_order: &[("position", Direction::Ascending)],
-    before_insert: Some(before_insert),
     tenant_column: "organisation_id",
     scope_family: "conversation",
     http_writes: HttpWrites {
         create: true,
         delete: true,
     },
+    storage: Storage::of::<ConversationItem>(),
 };
 
-/// Takes the conversation's next position and its organisation. The counter only grows, so a
-/// position is never handed out twice, even after deletes; the row lock taken by the UPDATE (and
-/// SQLite's single writer) orders concurrent inserts.
-fn before_insert(conn: &mut Db, row: &mut NewRow) -> Result<(), ApiError> {
-    let conversation_id = row
-        .text("conversation_id")
-        .ok_or_else(|| ApiError::Internal("item without a conversation".into()))?
-        .to_string();
-    let mut bump = Sql::new(conn.dialect());
-    bump.push("UPDATE ")
-        .ident("conversations")
-        .push(" SET ")
-        .ident("last_item_position")
-        .push(" = ")
-        .ident("last_item_position")
-        .push(" + 1 WHERE ")
-        .ident("id")
-        .push(" = ")
-        .bind(SqlValue::text(conversation_id.clone()));
-    bump.execute(conn)?;
-    let columns = [
-        Column {
-            name: "last_item_position",
-            kind: ColumnKind::Integer,
-        },
-        Column {
-            name: "organisation_id",
-            kind: ColumnKind::Text,
-        },
-    ];
-    let conversation = Select::from("conversations", &columns)
-        .filter(Condition::Equals("id", SqlValue::text(conversation_id)))
-        .limit(1)
-        .load(conn)?
-        .pop()
-        .ok_or_else(|| ApiError::NotFound {
-            detail: "The conversation was deleted while the item was being created.".into(),
-            pointer: Some("/data/relationships/conversation/data".into()),
-        })?;
-    let position = conversation
-        .get("last_item_position")
-        .and_then(|v| v.as_i64());
-    let organisation = conversation.get("organisation_id").and_then(|v| v.as_str());
-    match (position, organisation) {
-        (Some(position), Some(organisation)) => {
-            row.set("position", SqlValue::Integer(Some(position)));
-            row.set("organisation_id", SqlValue::text(organisation));
-            Ok(())
-        }
-        _ => Err(ApiError::Internal("conversation row is incomplete".into())),
+impl Resource for ConversationItem {
+    const DESCRIPTION: &'static ResourceType = &RESOURCE;
+
+    /// Takes the conversation's next position and its organisation. The counter only grows, so
+    /// a position is never handed out twice, even after deletes; the row lock taken by the
+    /// UPDATE (and SQLite's single writer) orders concurrent inserts.
+    fn before_insert(&mut self, conn: &mut Db) -> Result<(), ApiError> {
+        let conversation = conversations::table.find(&self.conversation_id);
+        diesel::update(conversation)
+            .set(conversations::last_item_position.eq(conversations::last_item_position + 1))
+            .execute(conn)
+            .map_err(StoreError::from)?;
+        let (position, organisation) = conversation
+            .select((
+                conversations::last_item_position,
+                conversations::organisation_id,
+            ))
+            .first::<(i64, String)>(conn)
+            .optional()
+            .map_err(StoreError::from)?
+            .ok_or_else(|| ApiError::NotFound {
+                detail: "The conversation was deleted while the item was being created.".into(),
+                pointer: Some("/data/relationships/conversation/data".into()),
+            })?;
+        self.position = position;
+        self.organisation_id = organisation;
+        Ok(())
     }
 }

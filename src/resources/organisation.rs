@@ -1,19 +1,31 @@
 //! `Organisation`: the tenant that owns conversations. Over HTTP a key sees and may rename only
 //! its own organisation; operators create and delete organisations at the command line.
 
+use chrono::NaiveDateTime;
+
 use crate::jsonapi::error::ApiError;
 use crate::jsonapi::resource::{
-    Attribute, AttributeKind, Cardinality, Default, HttpWrites, NewRow, Relationship, ResourceType,
-    ServerValue, Write,
+    Attribute, AttributeKind, Cardinality, HttpWrites, InitialValue, Relationship, Resource,
+    ResourceType, ServerValue, Storage, Write,
 };
-use crate::store::{Db, Direction, SqlValue};
+use crate::store::{Db, Direction};
+
+crate::stored_model! {
+    /// A row of `organisations`.
+    pub struct Organisation in organisations, changed by OrganisationChanges {
+        pub id: String,
+        pub name: String,
+        pub slug: String,
+        pub created_at: NaiveDateTime,
+        pub updated_at: NaiveDateTime,
+    }
+}
 
 pub const SLUG_MAX_CHARS: usize = 64;
 
 pub static RESOURCE: ResourceType = ResourceType {
     name: "Organisation",
     path: "organisations",
-    table: "organisations",
     attributes: &[
         Attribute {
             name: "name",
@@ -31,7 +43,7 @@ pub static RESOURCE: ResourceType = ResourceType {
             nullable: false,
             // Slugs are unique across organisations: renaming one over HTTP would reveal
             // which slugs others hold, so it is set once, at the command line.
-            write: Write::CreateOnly(Default::Hook),
+            write: Write::CreateOnly(InitialValue::Hook),
             sortable: false,
             filterable: true,
         },
@@ -60,22 +72,25 @@ pub static RESOURCE: ResourceType = ResourceType {
         },
     }],
     default_order: &[("created_at", Direction::Ascending)],
-    before_insert: Some(before_insert),
     tenant_column: "id",
     scope_family: "organisation",
     http_writes: HttpWrites {
         create: false,
         delete: false,
     },
+    storage: Storage::of::<Organisation>(),
 };
 
-/// A slug left out is made from the name.
-fn before_insert(_conn: &mut Db, row: &mut NewRow) -> Result<(), ApiError> {
-    if row.text("slug").is_none() {
-        let slug = slug_from_name(row.text("name").unwrap_or_default());
-        row.set("slug", SqlValue::text(slug));
+impl Resource for Organisation {
+    const DESCRIPTION: &'static ResourceType = &RESOURCE;
+
+    /// A slug left out is made from the name.
+    fn before_insert(&mut self, _conn: &mut Db) -> Result<(), ApiError> {
+        if self.slug.is_empty() {
+            self.slug = slug_from_name(&self.name);
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// `"Acme Support, Ltd."` becomes `"acme-support-ltd"`; a name with no letters or digits gives

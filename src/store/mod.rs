@@ -1,9 +1,12 @@
 //! Persistence: one Diesel `MultiConnection` over SQLite and PostgreSQL, an r2d2 pool, embedded
-//! migrations, and a small dialect-aware SQL builder that the generic resource layer drives from
-//! declarative table descriptions. This module knows tables and columns, not JSON:API.
+//! migrations, the `table!` schema, and typed models whose loads, counts and writes are Diesel
+//! boxed queries. This module knows tables and columns, not JSON:API.
 
 mod migrations;
-mod sql;
+pub mod model;
+pub mod query;
+pub mod schema;
+pub mod values;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -14,9 +17,11 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnectio
 use diesel::Connection;
 
 pub use migrations::run_migrations;
-pub use sql::{
-    delete, format_timestamp, insert, insert_many, truncate_to_micros, update, Column, ColumnKind,
-    Comparison, Condition, Direction, Expr, Join, Row, Select, Sql, SqlValue,
+pub use model::{AsField, Field, Stored};
+pub use query::{typed, Columns, Comparison, Condition, Expr, Selection, TypedColumn};
+pub use values::{
+    format_timestamp, truncate_to_micros, write_timestamp, ColumnKind, Direction, FromSqlValue,
+    JsonText, SqlValue,
 };
 
 /// One connection type for every backend; the variant is chosen from the database URL.
@@ -34,7 +39,10 @@ pub enum Db {
     Sqlite(diesel::SqliteConnection),
 }
 
-/// The SQL flavour of a connection: placeholders and JSON functions differ.
+/// The backend of [`Db`], which every typed statement is built for.
+pub type Backend = <Db as Connection>::Backend;
+
+/// The SQL flavour of a connection: JSON and string functions differ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {
     Sqlite,

@@ -528,20 +528,18 @@ fn deleting_an_owner_removes_what_it_owns() {
     );
     assert_eq!(other_conversation.status, 201);
     confab::operators::delete_organisation(&mut server.connection(), &server.organisation).unwrap();
-    let rows = |table: &str| {
-        let mut sql = confab::store::Sql::new(server.connection().dialect());
-        sql.push("SELECT COUNT(*) AS value FROM ").ident(table);
-        sql.load_integers(&mut server.connection()).unwrap()[0]
-    };
-    assert_eq!(
-        (
-            rows("organisations"),
-            rows("conversations"),
-            rows("conversation_items"),
-            rows("api_keys")
-        ),
-        (1, 1, 0, 1)
+    use confab::store::schema::{api_keys, conversation_items, conversations, organisations};
+    use diesel::prelude::*;
+    let mut conn = server.connection();
+    let rows = (
+        organisations::table.count().get_result::<i64>(&mut *conn),
+        conversations::table.count().get_result::<i64>(&mut *conn),
+        conversation_items::table
+            .count()
+            .get_result::<i64>(&mut *conn),
+        api_keys::table.count().get_result::<i64>(&mut *conn),
     );
+    assert_eq!(rows, (Ok(1), Ok(1), Ok(0), Ok(1)));
     // Acme's key went with it.
     expect_errors(
         &server.get("/api/conversations"),

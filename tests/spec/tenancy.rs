@@ -490,13 +490,16 @@ fn keys_are_stored_hashed_and_their_use_recorded() {
     assert_eq!(keys[0].prefix, server.key[..20]);
     assert!(keys[0].last_used_at.is_some());
     // The secret is nowhere in the table.
-    let mut sql = confab::store::Sql::new(server.connection().dialect());
-    sql.push("SELECT COUNT(*) AS value FROM api_keys WHERE secret_hash = ")
-        .bind(confab::store::SqlValue::text(&server.key))
-        .push(" OR prefix = ")
-        .bind(confab::store::SqlValue::text(&server.key));
-    assert_eq!(
-        sql.load_integers(&mut server.connection()).unwrap(),
-        vec![0]
-    );
+    use confab::store::schema::api_keys;
+    use diesel::prelude::*;
+    let stored: i64 = api_keys::table
+        .filter(
+            api_keys::secret_hash
+                .eq(&server.key)
+                .or(api_keys::prefix.eq(&server.key)),
+        )
+        .count()
+        .get_result(&mut *server.connection())
+        .unwrap();
+    assert_eq!(stored, 0);
 }

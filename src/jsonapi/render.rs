@@ -1,0 +1,201 @@
+//! Documents written straight into one output buffer from typed rows: no intermediate
+//! `serde_json::Value` per resource and no allocation per field. Member order is fixed (as in
+//! the wire types of [`super::document`]) and strings are escaped exactly as `serde_json` does.
+
+use serde::Serialize;
+
+use super::document::{JsonApiObject, Links, Meta};
+use super::error::ApiError;
+use super::query::Query;
+use super::resource::{Cardinality, Record, ResourceType};
+use crate::store::{write_timestamp, Field};
+
+/// A JSON document under construction.
+pub struct Writer {
+    out: Vec<u8>,
+}
+
+impl Writer {
+    pub fn with_capacity(capacity: usize) -> Self {
+        Writer {
+            out: Vec::with_capacity(capacity),
+        }
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.out
+    }
+
+    pub fn raw(&mut self, text: &str) -> &mut Self {
+        self.out.extend_from_slice(text.as_bytes());
+        self
+    }
+
+    /// A JSON string, escaped as `serde_json` escapes it.
+    pub fn string(&mut self, text: &str) -> &mut Self {
+        // Writing into a Vec cannot fail; a string always serialises.
+        let _ = serde_json::to_writer(&mut self.out, text);
+        self
+    }
+
+    /// A string made of pieces, none of which needs escaping (paths of ids and type names).
+    pub fn joined(&mut self, pieces: &[&str]) -> &mut Self {
+        self.out.push(b'"');
+        for piece in pieces {
+            self.out.extend_from_slice(piece.as_bytes());
+        }
+        self.out.push(b'"');
+        self
+    }
+
+    /// `"name":`, for member names that need no escaping (they come from descriptions).
+    pub fn key(&mut self, name: &str) -> &mut Self {
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        self
+    }
+
+    pub fn byte(&mut self, byte: u8) -> &mut Self {
+        self.out.push(byte);
+        self
+    }
+
+    /// Any serialisable value, through `serde_json` (top-level members, once per document).
+    pub fn value(&mut self, value: &impl Serialize) -> Result<&mut Self, ApiError> {
+        serde_json::to_writer(&mut self.out, value)
+            .map_err(|error| ApiError::Internal(error.to_string()))?;
+        Ok(self)
+    }
+
+    pub fn field(&mut self, field: Field<'_>) -> &mut Self {
+        match field {
+            Field::Text(text) => self.string(text),
+            Field::NullableText(Some(text)) => self.string(text),
+            Field::NullableText(None) | Field::NullableTimestamp(None) => self.raw("null"),
+            Field::Integer(number) => {
+                crate::store::values::write_display(&mut self.out, number);
+                self
+            }
+            Field::Timestamp(time) | Field::NullableTimestamp(Some(time)) => {
+                self.out.push(b'"');
+                write_timestamp(&mut self.out, time);
+                self.out.push(b'"');
+                self
+            }
+            // Stored as serde_json wrote it on the way in: compact, valid, member order kept.
+            Field::Json(text) => self.raw(text),
+        }
+    }
+
+    /// `{"type":…,"id":…}`
+    pub fn identifier(&mut self, resource_type: &str, id: &str) -> &mut Self {
+        self.raw("{\"type\":")
+            .string(resource_type)
+            .raw(",\"id\":")
+            .string(id)
+            .byte(b'}')
+    }
+
+    /// The document's opening: `{"jsonapi":…,"links":…,` up to and including `"data":`.
+    pub fn open_document(
+        &mut self,
+        jsonapi: &JsonApiObject,
+        links: Option<&Links>,
+    ) -> Result<&mut Self, ApiError> {
+        self.raw("{\"jsonapi\":").value(jsonapi)?;
+        if let Some(links) = links {
+            self.raw(",\"links\":").value(links)?;
+        }
+        Ok(self.raw(",\"data\":"))
+    }
+
+    /// The document's end: `included` when asked for, `meta` when there is some.
+    pub fn close_document(&mut self, meta: Option<&Meta>) -> Result<&mut Self, ApiError> {
+        if let Some(meta) = meta {
+            self.raw(",\"meta\":").value(meta)?;
+        }
+        Ok(self.byte(b'}'))
+    }
+
+    /// A resource object with its links, filtered by `fields[TYPE]`. `to_many` holds the ids of
+    /// the to-many relationships that were loaded.
+    pub fn resource(
+        &mut self,
+        resource: &ResourceType,
+        record: &dyn Record,
+        to_many: &[(&'static str, Vec<&str>)],
+        query: &Query,
+    ) -> &mut Self {
+        let id = record.id();
+        let base = ["/api/", resource.path, "/", id];
+        self.raw("{\"type\":")
+            .string(resource.name)
+            .raw(",\"id\":")
+            .string(id);
+        let mut first = true;
+        for attribute in resource.attributes {
+            if !query.shows(resource, attribute.name) {
+                continue;
+            }
+            self.raw(if first { ",\"attributes\":{" } else { "," });
+            first = false;
+            self.key(attribute.name);
+            match record.field(attribute.name) {
+                Some(field) => self.field(field),
+                None => self.raw("null"),
+            };
+        }
+        if !first {
+            self.byte(b'}');
+        }
+        let mut first = true;
+        for relationship in resource.relationships {
+            if !query.shows(resource, relationship.name) {
+                continue;
+            }
+            self.raw(if first { ",\"relationships\":{" } else { "," });
+            first = false;
+            self.key(relationship.name).raw("{\"links\":{\"self\":");
+            self.joined(&[
+                base[0],
+                base[1],
+                base[2],
+                base[3],
+                "/relationships/",
+                relationship.name,
+            ]);
+            self.raw(",\"related\":");
+            self.joined(&[base[0], base[1], base[2], base[3], "/", relationship.name]);
+            self.byte(b'}');
+            match relationship.cardinality {
+                Cardinality::ToOne { column, .. } => {
+                    self.raw(",\"data\":");
+                    match record.text(column) {
+                        Some(related) => self.identifier(relationship.target, related),
+                        None => self.raw("null"),
+                    };
+                }
+                Cardinality::ToMany { .. } => {
+                    if let Some((_, ids)) =
+                        to_many.iter().find(|(name, _)| *name == relationship.name)
+                    {
+                        self.raw(",\"data\":[");
+                        for (index, related) in ids.iter().enumerate() {
+                            if index > 0 {
+                                self.byte(b',');
+                            }
+                            self.identifier(relationship.target, related);
+                        }
+                        self.byte(b']');
+                    }
+                }
+            }
+            self.byte(b'}');
+        }
+        if !first {
+            self.byte(b'}');
+        }
+        self.raw(",\"links\":{\"self\":").joined(&base).raw("}}")
+    }
+}
