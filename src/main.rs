@@ -3,11 +3,13 @@
 
 use std::net::TcpListener;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
 use confab::auth::keys::{self, NewKey};
-use confab::auth::SCOPES;
+use confab::auth::{KeyCache, SCOPES};
 use confab::http::{self, AppState, DEFAULT_BODY_LIMIT};
 use confab::operators;
 use confab::resources::REGISTRY;
@@ -42,6 +44,15 @@ struct ServeArgs {
     /// Do not create the `demo` organisation and key on an empty database.
     #[arg(long, global = true)]
     no_bootstrap: bool,
+    /// How long a verified API key is trusted without asking the database again: a revoked key
+    /// stops working within this time on every instance. 0 checks every request.
+    #[arg(
+        long,
+        global = true,
+        env = "CONFAB_KEY_CACHE_SECONDS",
+        default_value_t = 2
+    )]
+    key_cache_seconds: u64,
 }
 
 #[derive(Subcommand)]
@@ -170,6 +181,7 @@ fn serve(database_url: &str, args: &ServeArgs) -> Result<(), String> {
         store,
         registry: &REGISTRY,
         body_limit: DEFAULT_BODY_LIMIT,
+        keys: Arc::new(KeyCache::new(Duration::from_secs(args.key_cache_seconds))),
     };
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
     log::info!("confab listening on http://{}", args.bind);

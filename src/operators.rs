@@ -111,14 +111,14 @@ pub fn seed(
     use crate::resources::conversation::{self, Conversation};
     use crate::resources::conversation_item::ConversationItem;
     use crate::resources::organisation::Organisation;
-    use crate::store::{truncate_to_micros, JsonText};
+    use crate::store::{truncate_to_micros, JsonText, UtcTime};
     use chrono::{DateTime, TimeDelta};
 
     const CONVERSATIONS_PER_TRANSACTION: u64 = 500;
     let base = DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z")
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .naive_utc();
-    let at = |offset: TimeDelta| truncate_to_micros(base + offset);
+    let at = |offset: TimeDelta| UtcTime(truncate_to_micros(base + offset));
     let id = |kind: u32, n: u64| format!("{kind:08x}-0000-4000-8000-{n:012x}");
     let organisations = plan.organisations.max(1);
 

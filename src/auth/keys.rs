@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::{display_prefix, hash, ApiKey, LIVE, SCOPES, SECRET_HEX_DIGITS, TEST};
 use crate::jsonapi::error::ApiError;
 use crate::store::schema::api_keys;
-use crate::store::{format_timestamp, truncate_to_micros, Db, StoreError, Stored};
+use crate::store::{format_timestamp, truncate_to_micros, Db, StoreError, Stored, UtcTime};
 
 /// A key as listed: never its secret.
 #[derive(Clone, Debug)]
@@ -73,8 +73,8 @@ pub fn create_key(conn: &mut Db, key: &NewKey) -> Result<String, ApiError> {
             prefix: display_prefix(&secret).to_string(),
             secret_hash: hash(&secret),
             scopes: key.scopes.join(" "),
-            created_at: truncate_to_micros(now),
-            expires_at: expires,
+            created_at: UtcTime(truncate_to_micros(now)),
+            expires_at: expires.map(UtcTime),
             revoked_at: None,
             last_used_at: None,
         };
@@ -111,10 +111,10 @@ pub fn list_keys(conn: &mut Db, organisation_id: Option<&str>) -> Result<Vec<Key
             prefix: key.prefix,
             organisation_id: key.organisation_id,
             scopes: key.scopes.split(' ').map(str::to_string).collect(),
-            created_at: format_timestamp(key.created_at),
-            expires_at: key.expires_at.map(format_timestamp),
-            revoked_at: key.revoked_at.map(format_timestamp),
-            last_used_at: key.last_used_at.map(format_timestamp),
+            created_at: format_timestamp(key.created_at.0),
+            expires_at: key.expires_at.map(|time| format_timestamp(time.0)),
+            revoked_at: key.revoked_at.map(|time| format_timestamp(time.0)),
+            last_used_at: key.last_used_at.map(|time| format_timestamp(time.0)),
         })
         .collect())
 }

@@ -4,7 +4,10 @@
 //! SHA-256 is stored: a key that random needs no slow hash. A key is found by its display prefix
 //! (the kind and the first 12 hex digits) and then checked by comparing hashes in constant time.
 
+pub mod cache;
 pub mod keys;
+
+use std::sync::Arc;
 
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
@@ -13,7 +16,9 @@ use sha2::{Digest, Sha256};
 use crate::jsonapi::error::ApiError;
 use crate::jsonapi::resource::Tenant;
 use crate::store::schema::api_keys;
-use crate::store::{truncate_to_micros, Db, StoreError};
+use crate::store::{truncate_to_micros, Db, StoreError, UtcTime};
+
+pub use cache::KeyCache;
 
 crate::stored_model! {
     /// A row of `api_keys`: never the secret, only its hash.
@@ -25,10 +30,10 @@ crate::stored_model! {
         pub secret_hash: String,
         /// Space-separated.
         pub scopes: String,
-        pub created_at: NaiveDateTime,
-        pub expires_at: Option<NaiveDateTime>,
-        pub revoked_at: Option<NaiveDateTime>,
-        pub last_used_at: Option<NaiveDateTime>,
+        pub created_at: UtcTime,
+        pub expires_at: Option<UtcTime>,
+        pub revoked_at: Option<UtcTime>,
+        pub last_used_at: Option<UtcTime>,
     }
 }
 
@@ -110,11 +115,16 @@ fn display_prefix(token: &str) -> &str {
     &token[..LIVE.len() + PREFIX_HEX_DIGITS]
 }
 
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
 fn hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hex(&digest(token))
 }
 
 /// Compares without stopping at the first difference, so timing says nothing about the hash.
@@ -127,15 +137,32 @@ fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
             == 0
 }
 
-/// Finds the key behind `token`: one statement, plus one write at most once a minute per key.
-pub fn authenticate(conn: &mut Db, token: &str) -> Result<Principal, ApiError> {
-    let invalid = || ApiError::unauthorized("The API key is not valid.", true);
+/// Finds the key behind `token`, from `cache` when it was verified moments ago, otherwise with
+/// one statement (plus one write at most once a minute per key).
+pub fn authenticate(
+    cache: &KeyCache,
+    conn: &mut Db,
+    token: &str,
+) -> Result<Arc<Principal>, ApiError> {
     if !is_well_formed(token) {
         return Err(ApiError::unauthorized(
             "The API key is malformed: expected sk_live_ or sk_test_ and 64 lowercase hex digits.",
             true,
         ));
     }
+    let digest = digest(token);
+    if let Some(principal) = cache.get(&digest) {
+        return Ok(principal);
+    }
+    let (principal, expires_at) = verify(conn, token)?;
+    let principal = Arc::new(principal);
+    cache.insert(digest, principal.clone(), expires_at);
+    Ok(principal)
+}
+
+/// Checks `token` against the stored keys; returns who it is and when the key expires.
+fn verify(conn: &mut Db, token: &str) -> Result<(Principal, Option<NaiveDateTime>), ApiError> {
+    let invalid = || ApiError::unauthorized("The API key is not valid.", true);
     let prefix = display_prefix(token);
     let key: ApiKey = api_keys::table
         .filter(api_keys::prefix.eq(prefix))
@@ -154,23 +181,24 @@ pub fn authenticate(conn: &mut Db, token: &str) -> Result<Principal, ApiError> {
         ));
     }
     let now = Utc::now().naive_utc();
-    if key.expires_at.is_some_and(|expires| expires <= now) {
+    if key.expires_at.is_some_and(|expires| expires.0 <= now) {
         return Err(ApiError::unauthorized("The API key has expired.", true));
     }
     if key
         .last_used_at
-        .is_none_or(|used| now - used >= LAST_USED_RESOLUTION)
+        .is_none_or(|used| now - used.0 >= LAST_USED_RESOLUTION)
     {
         diesel::update(api_keys::table.find(&key.id))
             .set(api_keys::last_used_at.eq(truncate_to_micros(now)))
             .execute(conn)
             .map_err(StoreError::from)?;
     }
-    Ok(Principal {
+    let principal = Principal {
         organisation_id: key.organisation_id,
         key_prefix: prefix.to_string(),
         scopes: key.scopes.split(' ').map(str::to_string).collect(),
-    })
+    };
+    Ok((principal, key.expires_at.map(|time| time.0)))
 }
 
 #[cfg(test)]

@@ -11,6 +11,9 @@ use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, Logger};
 use actix_web::{web, App, HttpServer};
 
+use std::sync::Arc;
+
+use crate::auth::KeyCache;
 use crate::jsonapi::resource::Registry;
 use crate::store::Store;
 
@@ -23,6 +26,8 @@ pub struct AppState {
     pub store: Store,
     pub registry: &'static Registry,
     pub body_limit: usize,
+    /// Keys verified moments ago, shared by the workers.
+    pub keys: Arc<KeyCache>,
 }
 
 /// Registers the middleware and routes for `state` on an actix `App`.

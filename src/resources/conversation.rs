@@ -1,13 +1,11 @@
 //! `Conversation`: one exchange with a person, on one channel, owned by an organisation.
 
-use chrono::NaiveDateTime;
-
 use crate::jsonapi::error::ApiError;
 use crate::jsonapi::resource::{
     Attribute, AttributeKind, Cardinality, HttpWrites, InitialValue, Relationship, Resource,
     ResourceType, ServerValue, Storage, ToOneWrite, Write,
 };
-use crate::store::{Db, Direction, JsonText};
+use crate::store::{Db, Direction, JsonText, UtcTime};
 
 crate::stored_model! {
     /// A row of `conversations`.
@@ -23,8 +21,8 @@ crate::stored_model! {
         pub metadata: JsonText,
         /// The last position handed to an item; only ever grows.
         pub last_item_position: i64,
-        pub created_at: NaiveDateTime,
-        pub updated_at: NaiveDateTime,
+        pub created_at: UtcTime,
+        pub updated_at: UtcTime,
     }
 }
 

@@ -1,6 +1,5 @@
 //! `ConversationItem`: one turn of a conversation (a message, a tool call, an operator note).
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::jsonapi::error::ApiError;
@@ -9,7 +8,7 @@ use crate::jsonapi::resource::{
     ResourceType, ServerValue, Storage, ToOneWrite, Write,
 };
 use crate::store::schema::conversations;
-use crate::store::{Db, Direction, JsonText, StoreError};
+use crate::store::{Db, Direction, JsonText, StoreError, UtcTime};
 
 crate::stored_model! {
     /// A row of `conversation_items`.
@@ -22,8 +21,8 @@ crate::stored_model! {
         pub modality: String,
         pub position: i64,
         pub metadata: JsonText,
-        pub occurred_at: NaiveDateTime,
-        pub created_at: NaiveDateTime,
+        pub occurred_at: UtcTime,
+        pub created_at: UtcTime,
     }
 }
 

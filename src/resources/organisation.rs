@@ -1,14 +1,12 @@
 //! `Organisation`: the tenant that owns conversations. Over HTTP a key sees and may rename only
 //! its own organisation; operators create and delete organisations at the command line.
 
-use chrono::NaiveDateTime;
-
 use crate::jsonapi::error::ApiError;
 use crate::jsonapi::resource::{
     Attribute, AttributeKind, Cardinality, HttpWrites, InitialValue, Relationship, Resource,
     ResourceType, ServerValue, Storage, Write,
 };
-use crate::store::{Db, Direction};
+use crate::store::{Db, Direction, UtcTime};
 
 crate::stored_model! {
     /// A row of `organisations`.
@@ -16,8 +14,8 @@ crate::stored_model! {
         pub id: String,
         pub name: String,
         pub slug: String,
-        pub created_at: NaiveDateTime,
-        pub updated_at: NaiveDateTime,
+        pub created_at: UtcTime,
+        pub updated_at: UtcTime,
     }
 }
 

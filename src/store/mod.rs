@@ -21,7 +21,7 @@ pub use model::{AsField, Field, Stored};
 pub use query::{typed, Columns, Comparison, Condition, Expr, Selection, TypedColumn};
 pub use values::{
     format_timestamp, truncate_to_micros, write_timestamp, ColumnKind, Direction, FromSqlValue,
-    JsonText, SqlValue,
+    JsonText, SqlValue, UtcTime,
 };
 
 /// One connection type for every backend; the variant is chosen from the database URL.
@@ -197,6 +197,7 @@ pub type PooledDb = PooledConnection<ConnectionManager<Db>>;
 pub struct Store {
     pool: DbPool,
     statements: StatementCounter,
+    dialect: Dialect,
 }
 
 pub struct PoolOptions {
@@ -224,6 +225,10 @@ impl Store {
             .max_size(options.max_size)
             .min_idle(Some(if options.eager { 1 } else { 0 }))
             .connection_timeout(options.connection_timeout)
+            // No `SELECT 1` before every checkout: it cost a statement (a round trip on
+            // PostgreSQL) per request. A connection that broke is found on use, answered 503
+            // and discarded by the pool.
+            .test_on_check_out(false)
             .connection_customizer(Box::new(ConnectionSetup {
                 counter: statements.clone(),
             }));
@@ -232,11 +237,23 @@ impl Store {
         } else {
             builder.build_unchecked(manager)
         };
-        Ok(Store { pool, statements })
+        let dialect = match url {
+            DatabaseUrl::Sqlite(_) => Dialect::Sqlite,
+            DatabaseUrl::Postgres(_) => Dialect::Postgres,
+        };
+        Ok(Store {
+            pool,
+            statements,
+            dialect,
+        })
     }
 
     pub fn connection(&self) -> StoreResult<PooledDb> {
         Ok(self.pool.get()?)
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     pub fn statements(&self) -> &StatementCounter {

@@ -6,7 +6,7 @@
 use chrono::NaiveDateTime;
 
 use super::query::{Predicate, Selection, TypedColumn};
-use super::values::{JsonText, SqlValue};
+use super::values::{JsonText, SqlValue, UtcTime};
 use super::{Condition, Db, StoreResult};
 
 /// A field of a stored row, borrowed with its kind, for rendering and for lookups by name.
@@ -74,6 +74,18 @@ impl AsField for NaiveDateTime {
 impl AsField for Option<NaiveDateTime> {
     fn as_field(&self) -> Field<'_> {
         Field::NullableTimestamp(*self)
+    }
+}
+
+impl AsField for UtcTime {
+    fn as_field(&self) -> Field<'_> {
+        Field::Timestamp(self.0)
+    }
+}
+
+impl AsField for Option<UtcTime> {
+    fn as_field(&self) -> Field<'_> {
+        Field::NullableTimestamp(self.map(|time| time.0))
     }
 }
 

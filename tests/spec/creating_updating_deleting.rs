@@ -540,7 +540,12 @@ fn deleting_an_owner_removes_what_it_owns() {
         api_keys::table.count().get_result::<i64>(&mut *conn),
     );
     assert_eq!(rows, (Ok(1), Ok(1), Ok(0), Ok(1)));
-    // Acme's key went with it.
+    // Acme's key went with it: refused once the key cache (2 s) lets go of it.
+    let deleted_at = std::time::Instant::now();
+    while server.get("/api/conversations").status != 401 {
+        assert!(deleted_at.elapsed() < std::time::Duration::from_secs(3));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     expect_errors(
         &server.get("/api/conversations"),
         401,

@@ -447,9 +447,8 @@ fn requests_without_a_usable_key_are_401() {
     );
     let wrong_secret = format!("{}{}", &server.key[..20], "f".repeat(52));
     expect_unauthorized(&send(Some(&format!("Bearer {wrong_secret}"))), true);
-    // Revoked.
+    // Revoked (before any use; a key in use stops within the cache's lifetime, tested below).
     let revoked = server.add_key(&server.organisation, SCOPES, None);
-    expect_document(&send(Some(&format!("Bearer {revoked}"))), 200);
     assert!(confab::auth::keys::revoke_key(&mut server.connection(), &revoked[..20]).unwrap());
     expect_unauthorized(&send(Some(&format!("Bearer {revoked}"))), true);
     // Expired.
@@ -502,4 +501,44 @@ fn keys_are_stored_hashed_and_their_use_recorded() {
         .get_result(&mut *server.connection())
         .unwrap();
     assert_eq!(stored, 0);
+}
+
+/// Verified keys are trusted for the cache's lifetime (2 s) without a statement; a key revoked
+/// while in use keeps working at most that long, then answers 401 for good.
+#[test]
+fn a_revoked_key_in_use_stops_working_within_the_cache_lifetime() {
+    let server = TestServer::start();
+    let key = server.add_key(&server.organisation, SCOPES, None);
+    let send = || server.request_as(Some(&key), "GET", "/api/conversations", None);
+    expect_document(&send(), 200);
+    // A cached key costs no statement: the listing's one is all (the least of a few tries, as
+    // the pool may open a connection meanwhile, whose set-up statements count too).
+    let cost = (0..3)
+        .map(|_| {
+            let before = server.statements();
+            expect_document(&send(), 200);
+            server.statements() - before
+        })
+        .min();
+    assert_eq!(cost, Some(1));
+    assert!(confab::auth::keys::revoke_key(&mut server.connection(), &key[..20]).unwrap());
+    let revoked_at = std::time::Instant::now();
+    // Served from the cache right after the revocation...
+    expect_document(&send(), 200);
+    // ...and refused once the entry has aged out.
+    loop {
+        let response = send();
+        if response.status == 401 {
+            expect_unauthorized(&response, true);
+            break;
+        }
+        expect_document(&response, 200);
+        assert!(
+            revoked_at.elapsed() < std::time::Duration::from_secs(3),
+            "still accepted 3 s after revocation"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(revoked_at.elapsed() >= std::time::Duration::from_millis(1500));
+    expect_unauthorized(&send(), true);
 }

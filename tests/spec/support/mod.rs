@@ -156,6 +156,7 @@ impl TestServer {
             store: store.clone(),
             registry: &REGISTRY,
             body_limit: DEFAULT_BODY_LIMIT,
+            keys: std::sync::Arc::new(confab::auth::KeyCache::default()),
         };
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
