@@ -1,5 +1,6 @@
 //! actix-web wiring: application state, middleware, routes and the server.
 
+mod compress;
 pub mod error;
 mod extract;
 mod negotiate;
@@ -44,6 +45,7 @@ pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io:
     let server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(negotiate::content_negotiation))
+            .wrap(from_fn(compress::compression))
             // One line per request; the query string is part of %r, headers are not logged.
             .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
             .configure(configure(state.clone()))

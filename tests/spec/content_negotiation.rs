@@ -23,6 +23,59 @@ fn response_content_type_is_the_bare_media_type_with_vary_accept() {
     assert_eq!(response.header("vary"), Some("Accept"));
 }
 
+/// Bodies over 1 KiB are compressed with the coding the client prefers among brotli, zstd and
+/// gzip (RFC 9110 §12.5.3); smaller ones, and clients that accept none, get them as they are.
+#[test]
+fn large_bodies_are_compressed_as_accept_encoding_asks() {
+    let server = TestServer::start();
+    for _ in 0..3 {
+        server.create_conversation(&server.organisation, json!({"channel": "chat"}));
+    }
+    let get = |accept_encoding: Option<&str>, target: &str| {
+        let mut headers = vec![("Accept", MEDIA_TYPE)];
+        if let Some(accept_encoding) = accept_encoding {
+            headers.push(("Accept-Encoding", accept_encoding));
+        }
+        server.request("GET", target, &headers, None)
+    };
+    let plain = get(None, "/api/conversations");
+    expect_document(&plain, 200);
+    assert!(plain.body.len() > 1024, "the listing is large enough");
+    assert_eq!(plain.header("content-encoding"), None);
+    assert_eq!(plain.header("vary"), Some("Accept, Accept-Encoding"));
+    for (accept_encoding, coding) in [
+        ("gzip", Some("gzip")),
+        ("br", Some("br")),
+        ("zstd", Some("zstd")),
+        ("gzip, deflate, br, zstd", Some("br")),
+        ("gzip;q=1.0, br;q=0.5", Some("gzip")),
+        ("*;q=0.2, zstd;q=0.9", Some("zstd")),
+        ("deflate", None),
+        ("identity", None),
+        ("gzip;q=0", None),
+    ] {
+        let response = get(Some(accept_encoding), "/api/conversations");
+        expect_document(&response, 200);
+        assert_eq!(
+            response.header("content-encoding"),
+            coding,
+            "{accept_encoding}"
+        );
+        assert_eq!(
+            response.body, plain.body,
+            "{accept_encoding}: same document"
+        );
+    }
+    // A small body is not worth compressing.
+    let small = get(
+        Some("gzip"),
+        "/api/conversations/00000000-0000-4000-8000-000000000000",
+    );
+    expect_errors(&small, 404, &[crate::support::no_source()]);
+    assert!(small.body.len() <= 1024);
+    assert_eq!(small.header("content-encoding"), None);
+}
+
 #[test]
 fn content_type_with_a_foreign_parameter_is_415() {
     // response-unsupported-media-type

@@ -105,11 +105,39 @@ fn parse(raw: &[u8]) -> Response {
     } else {
         rest.to_vec()
     };
+    let coding = headers
+        .iter()
+        .find(|(name, _)| name == "content-encoding")
+        .map(|(_, value)| value.clone());
+    let body = match coding.as_deref() {
+        None => body,
+        Some(coding) => decode(coding, &body),
+    };
     Response {
         status,
         headers,
         body,
     }
+}
+
+/// Undoes a content coding, so every check sees the document itself.
+fn decode(coding: &str, body: &[u8]) -> Vec<u8> {
+    let mut decoded = Vec::new();
+    match coding {
+        "gzip" => {
+            flate2::read::GzDecoder::new(body)
+                .read_to_end(&mut decoded)
+                .expect("gzip body");
+        }
+        "br" => {
+            brotli::Decompressor::new(body, 4096)
+                .read_to_end(&mut decoded)
+                .expect("brotli body");
+        }
+        "zstd" => decoded = zstd::decode_all(body).expect("zstd body"),
+        other => panic!("unexpected content coding {other}"),
+    }
+    decoded
 }
 
 fn dechunk(mut rest: &[u8]) -> Vec<u8> {
