@@ -91,10 +91,22 @@ impl Writer {
     /// `{"type":…,"id":…}`
     pub fn identifier(&mut self, resource_type: &str, id: &str) -> &mut Self {
         self.raw("{\"type\":")
-            .string(resource_type)
+            .joined(&[resource_type])
             .raw(",\"id\":")
-            .string(id)
+            .id(id)
             .byte(b'}')
+    }
+
+    /// An id: stored ids are canonical UUIDs, which need no escaping; anything else is escaped.
+    pub fn id(&mut self, id: &str) -> &mut Self {
+        if id
+            .bytes()
+            .all(|byte| byte.is_ascii_hexdigit() || byte == b'-')
+        {
+            self.joined(&[id])
+        } else {
+            self.string(id)
+        }
     }
 
     /// The document's opening: `{"jsonapi":…,"links":…,` up to and including `"data":`.
@@ -130,9 +142,9 @@ impl Writer {
         let id = record.id();
         let base = ["/api/", resource.path, "/", id];
         self.raw("{\"type\":")
-            .string(resource.name)
+            .joined(&[resource.name])
             .raw(",\"id\":")
-            .string(id);
+            .id(id);
         let mut first = true;
         for attribute in resource.attributes {
             if !query.shows(resource, attribute.name) {
