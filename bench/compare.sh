@@ -10,7 +10,7 @@
 #   bench/compare.sh [rounds=3] [seconds=8]
 #
 # Env: ADMIN_URL=postgres://…/postgres runs confab on a fresh PostgreSQL database instead of
-#      SQLite; PEERS=0 skips the peers; BUILD_FEATURES adds cargo features.
+#      SQLite; PEERS=0 skips the peers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -18,7 +18,7 @@ seconds=${2:-8}
 port=${BENCH_PORT:-18092}
 ceiling_port=$((port + 1))
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-cargo build --release --quiet ${BUILD_FEATURES:+--features "$BUILD_FEATURES"}
+cargo build --release --quiet
 cargo build --release --quiet --manifest-path bench/ceiling/Cargo.toml --target-dir target/ceiling
 workdir=$(mktemp -d)
 pids=()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Throughput and latency of the read paths, on SQLite (or PostgreSQL with DATABASE_URL=postgres://…
-# and BUILD_FEATURES=postgres), in one run so the figures compare as ratios.
+# Throughput and latency of the read paths, on SQLite (or PostgreSQL with DATABASE_URL=postgres://…),
+# in one run so the figures compare as ratios.
 #
 #   bench/run.sh [conversations=20] [items-per-conversation=10] [seconds=10]
 #
@@ -16,7 +16,7 @@ api="http://127.0.0.1:$port/api"
 ct='Content-Type: application/vnd.api+json'
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-cargo build --release --quiet ${BUILD_FEATURES:+--features "$BUILD_FEATURES"}
+cargo build --release --quiet
 
 workdir=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$workdir"' EXIT

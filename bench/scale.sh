@@ -6,7 +6,7 @@
 #   bench/scale.sh [small=10000] [large=1000000] [items=2] [seconds=10]
 #
 # Needs wrk and python3 (to build the deep cursor). SQLite by default; with
-# BUILD_FEATURES=postgres and ADMIN_URL=postgres://…/postgres it uses fresh PostgreSQL databases.
+# ADMIN_URL=postgres://…/postgres it uses fresh PostgreSQL databases.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 small=${1:-10000}
@@ -15,7 +15,7 @@ items=${3:-2}
 seconds=${4:-10}
 port=${BENCH_PORT:-18091}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-cargo build --release --quiet ${BUILD_FEATURES:+--features "$BUILD_FEATURES"}
+cargo build --release --quiet
 workdir=$(mktemp -d)
 server=
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$workdir"' EXIT

@@ -1,10 +1,10 @@
 //! confab: a JSON:API 1.1 resource server for conversations.
 //!
 //! Layers, each knowing only what it needs:
-//! - [`store`]: Diesel connections, migrations and a SQL builder over declarative tables;
-//! - [`jsonapi`]: wire types, query parsing, content negotiation and the generic handlers;
-//! - [`resources`]: one declarative module per resource type, and the registry;
-//! - [`http`]: actix-web wiring, extractors and the one error type;
+//! - [`store`]: Diesel connections, migrations, the `table!` schema and typed models;
+//! - [`jsonapi`]: wire types, the error type, query parsing, negotiation, rendering and the generic handlers;
+//! - [`resources`]: one module per resource type (its model and trait impl), and the registry;
+//! - [`http`]: actix-web wiring, extractors, compression and the actix mapping of errors;
 //! - [`auth`]: API keys and scopes; [`operators`]: what the command line does.
 
 pub mod auth;

@@ -5,13 +5,11 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use super::{Db, StoreError, StoreResult};
 
 const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-#[cfg(feature = "postgres")]
 const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Applies every pending migration and returns the versions applied.
 pub fn run_migrations(conn: &mut Db) -> StoreResult<Vec<String>> {
     let applied = match conn {
-        #[cfg(feature = "postgres")]
         Db::Postgres(conn) => conn.run_pending_migrations(POSTGRES),
         Db::Sqlite(conn) => conn.run_pending_migrations(SQLITE),
     }

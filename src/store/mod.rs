@@ -25,17 +25,9 @@ pub use values::{
 };
 
 /// One connection type for every backend; the variant is chosen from the database URL.
-#[cfg(feature = "postgres")]
 #[derive(diesel::MultiConnection)]
 pub enum Db {
     Postgres(diesel::PgConnection),
-    Sqlite(diesel::SqliteConnection),
-}
-
-/// One connection type for every backend; the variant is chosen from the database URL.
-#[cfg(not(feature = "postgres"))]
-#[derive(diesel::MultiConnection)]
-pub enum Db {
     Sqlite(diesel::SqliteConnection),
 }
 
@@ -52,7 +44,6 @@ pub enum Dialect {
 impl Db {
     pub fn dialect(&self) -> Dialect {
         match self {
-            #[cfg(feature = "postgres")]
             Db::Postgres(_) => Dialect::Postgres,
             Db::Sqlite(_) => Dialect::Sqlite,
         }
@@ -70,17 +61,12 @@ pub const DEFAULT_DATABASE_URL: &str = "confab.db";
 
 impl DatabaseUrl {
     /// `postgres://…`/`postgresql://…` select PostgreSQL; `sqlite://PATH`, `sqlite:PATH` or a bare
-    /// path select SQLite. Choosing here (rather than letting `establish` try each backend) gives a
-    /// clear error when PostgreSQL support is not compiled in.
+    /// path select SQLite. Choosing here, rather than letting `establish` try each backend, keeps
+    /// a mistyped PostgreSQL URL from silently becoming a SQLite file.
     pub fn parse(url: &str) -> Result<Self, StoreError> {
         let url = url.trim();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            if cfg!(feature = "postgres") {
-                return Ok(DatabaseUrl::Postgres(url.to_string()));
-            }
-            return Err(StoreError::Config(
-                "this build has no PostgreSQL support; rebuild with `--features postgres`".into(),
-            ));
+            return Ok(DatabaseUrl::Postgres(url.to_string()));
         }
         let path = url
             .strip_prefix("sqlite://")
@@ -287,7 +273,6 @@ where
                 other => other,
             }
         }
-        #[cfg(feature = "postgres")]
         Db::Postgres(_) => <Db as TransactionManager<Db>>::begin_transaction(conn),
     };
     begun.map_err(|error| E::from(StoreError::from(error)))?;

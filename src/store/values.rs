@@ -118,7 +118,6 @@ impl FromSql<Timestamp, diesel::sqlite::Sqlite> for UtcTime {
     }
 }
 
-#[cfg(feature = "postgres")]
 impl FromSql<Timestamp, diesel::pg::Pg> for UtcTime {
     fn from_sql(value: diesel::pg::PgValue<'_>) -> deserialize::Result<Self> {
         <NaiveDateTime as FromSql<Timestamp, diesel::pg::Pg>>::from_sql(value).map(UtcTime)

@@ -4,8 +4,7 @@
 //! independent client).
 //!
 //! Backend: SQLite in a temporary file by default; PostgreSQL when `CONFAB_TEST_POSTGRES_URL`
-//! names an administrative database (the suite must be built with `--features postgres`). Each
-//! test gets a database of its own.
+//! names an administrative database. Each test gets a database of its own.
 
 #![allow(dead_code)]
 
@@ -32,7 +31,6 @@ pub const MEDIA_TYPE: &str = "application/vnd.api+json";
 /// A database that exists for one test and is removed after it.
 enum TestDatabase {
     Sqlite(PathBuf),
-    #[cfg(feature = "postgres")]
     Postgres {
         admin_url: String,
         name: String,
@@ -54,7 +52,6 @@ impl TestDatabase {
         }
     }
 
-    #[cfg(feature = "postgres")]
     fn create_postgres(admin_url: String, suffix: String) -> (Self, DatabaseUrl) {
         use diesel::connection::SimpleConnection;
         use diesel::Connection;
@@ -71,13 +68,6 @@ impl TestDatabase {
         (TestDatabase::Postgres { admin_url, name }, url)
     }
 
-    #[cfg(not(feature = "postgres"))]
-    fn create_postgres(_admin_url: String, _suffix: String) -> (Self, DatabaseUrl) {
-        panic!(
-            "CONFAB_TEST_POSTGRES_URL is set but the suite was built without --features postgres"
-        );
-    }
-
     pub fn is_postgres(&self) -> bool {
         !matches!(self, TestDatabase::Sqlite(_) | TestDatabase::Unreachable)
     }
@@ -91,7 +81,6 @@ impl Drop for TestDatabase {
                     let _ = std::fs::remove_file(format!("{}{extension}", path.display()));
                 }
             }
-            #[cfg(feature = "postgres")]
             TestDatabase::Postgres { admin_url, name } => {
                 use diesel::connection::SimpleConnection;
                 use diesel::Connection;
