@@ -22,7 +22,12 @@ cargo build --release --quiet
 cargo build --release --quiet --manifest-path bench/ceiling/Cargo.toml --target-dir target/ceiling
 workdir=$(mktemp -d)
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$workdir"; }
+peers_started=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for script in "${peers_started[@]}"; do bash "$script" stop >/dev/null 2>&1 || true; done
+  rm -rf "$workdir"
+}
 trap cleanup EXIT
 export RUST_LOG=warn
 
@@ -67,6 +72,7 @@ if [ "${PEERS:-1}" = 1 ] && [ -d "$peers_dir" ]; then
     curl -sf -H 'Accept: application/vnd.api+json' "$1?page%5Bsize%5D=1" |
       python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["id"])'
   }
+  peers_started+=("$peers_dir/peer-node-setup.sh" "$peers_dir/peer-setup.sh")
   if bash "$peers_dir/peer-node-setup.sh" all >"$workdir/peer-node.log" 2>&1; then
     base=http://127.0.0.1:${PEER_NODE_PORT:-8085}
     cid=$(first_id "$base/conversation")

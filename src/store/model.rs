@@ -276,12 +276,22 @@ macro_rules! stored_model {
                 rows: &[Self],
             ) -> $crate::store::StoreResult<usize> {
                 use diesel::prelude::*;
+                use $crate::store::schema::$table;
                 let mut inserted = 0;
-                // One prepared statement, run per row: the multi-backend has no batch insert.
-                for row in rows {
-                    inserted += diesel::insert_into($crate::store::schema::$table::table)
-                        .values(row)
-                        .execute(conn)?;
+                match conn {
+                    // The multi-backend has no batch insert; PostgreSQL's own connection runs
+                    // one statement per chunk (each well under its 65,535 bound parameters).
+                    $crate::store::Db::Postgres(pg) => {
+                        for chunk in rows.chunks(1000) {
+                            inserted += diesel::insert_into($table::table).values(chunk).execute(pg)?;
+                        }
+                    }
+                    // SQLite runs in-process: one prepared statement per row costs little.
+                    $crate::store::Db::Sqlite(sqlite) => {
+                        for row in rows {
+                            inserted += diesel::insert_into($table::table).values(row).execute(sqlite)?;
+                        }
+                    }
                 }
                 Ok(inserted)
             }
