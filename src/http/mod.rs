@@ -42,6 +42,10 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
 
 /// Starts serving on `listener` with one worker per core; the returned server runs when awaited.
 pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
+    let workers = workers.max(1);
+    // Blocking work holds a pooled connection, so threads beyond the pool's size would only
+    // wait for one; unbounded, they grew to hundreds under load, each keeping its own memory.
+    let blocking_threads = (state.store.max_connections() as usize / workers).max(1);
     let server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(negotiate::content_negotiation))
@@ -50,7 +54,8 @@ pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io:
             .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
             .configure(configure(state.clone()))
     })
-    .workers(workers.max(1))
+    .workers(workers)
+    .worker_max_blocking_threads(blocking_threads)
     .listen(listener)?
     .run();
     Ok(server)

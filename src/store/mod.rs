@@ -234,6 +234,11 @@ impl Store {
         })
     }
 
+    /// The most connections the pool opens.
+    pub fn max_connections(&self) -> u32 {
+        self.pool.max_size()
+    }
+
     pub fn connection(&self) -> StoreResult<PooledDb> {
         Ok(self.pool.get()?)
     }
