@@ -13,7 +13,9 @@ use confab::auth::{KeyCache, SCOPES};
 use confab::http::{self, AppState, DEFAULT_BODY_LIMIT};
 use confab::operators;
 use confab::resources::REGISTRY;
-use confab::store::{run_migrations, DatabaseUrl, PoolOptions, Store, DEFAULT_DATABASE_URL};
+use confab::store::{
+    self, run_migrations, DatabaseUrl, Db, PoolOptions, Store, DEFAULT_DATABASE_URL,
+};
 
 /// Documents are built from many small allocations per row; mimalloc serves them from
 /// thread-local pages, far cheaper than the system allocator under load.
@@ -133,7 +135,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         None | Some(Command::Serve) => serve(&cli.database_url, &cli.serve),
-        Some(Command::Migrate) => open_and_migrate(&cli.database_url).map(|_| ()),
+        Some(Command::Migrate) => connect_and_migrate(&cli.database_url).map(|_| ()),
         Some(Command::Organisations(command)) => organisations(&cli.database_url, command),
         Some(Command::Keys(command)) => keys(&cli.database_url, command),
         Some(Command::Seed {
@@ -156,6 +158,17 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A connection of its own for a command that runs and exits (no pool threads left behind),
+/// with the schema migrated.
+fn connect_and_migrate(database_url: &str) -> Result<Db, String> {
+    let url = DatabaseUrl::parse(database_url).map_err(|e| e.to_string())?;
+    let mut conn = store::connect(&url).map_err(|e| e.to_string())?;
+    for version in run_migrations(&mut conn).map_err(|e| e.to_string())? {
+        log::info!("applied migration {version}");
+    }
+    Ok(conn)
 }
 
 fn open_and_migrate(database_url: &str) -> Result<Store, String> {
@@ -199,8 +212,7 @@ fn serve(database_url: &str, args: &ServeArgs) -> Result<(), String> {
 }
 
 fn organisations(database_url: &str, command: OrganisationCommand) -> Result<(), String> {
-    let store = open_and_migrate(database_url)?;
-    let mut conn = store.connection().map_err(|e| e.to_string())?;
+    let mut conn = connect_and_migrate(database_url)?;
     match command {
         OrganisationCommand::Create { name, slug } => {
             let id = operators::create_organisation(&mut conn, &name, slug.as_deref())
@@ -216,8 +228,7 @@ fn organisations(database_url: &str, command: OrganisationCommand) -> Result<(),
 }
 
 fn keys(database_url: &str, command: KeyCommand) -> Result<(), String> {
-    let store = open_and_migrate(database_url)?;
-    let mut conn = store.connection().map_err(|e| e.to_string())?;
+    let mut conn = connect_and_migrate(database_url)?;
     match command {
         KeyCommand::Create {
             organisation,
@@ -284,8 +295,7 @@ fn keys(database_url: &str, command: KeyCommand) -> Result<(), String> {
 }
 
 fn seed(database_url: &str, plan: &operators::SeedPlan) -> Result<(), String> {
-    let store = open_and_migrate(database_url)?;
-    let mut conn = store.connection().map_err(|e| e.to_string())?;
+    let mut conn = connect_and_migrate(database_url)?;
     let step = (plan.conversations / 10).max(1);
     let slugs = operators::seed(&mut conn, plan, |done| {
         if done % step == 0 || done == plan.conversations {

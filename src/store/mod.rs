@@ -158,21 +158,37 @@ struct ConnectionSetup {
     counter: StatementCounter,
 }
 
+/// What every new connection needs before use.
+fn prepare(conn: &mut Db) -> diesel::QueryResult<()> {
+    if conn.dialect() == Dialect::Sqlite {
+        // Foreign keys are off by default in SQLite; WAL lets readers run beside a writer;
+        // `optimize` refreshes planner statistics where they are missing or stale, cheaply.
+        conn.batch_execute(
+            "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
+             PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; \
+             PRAGMA optimize = 0x10002;",
+        )?;
+    }
+    Ok(())
+}
+
 impl CustomizeConnection<Db, diesel::r2d2::Error> for ConnectionSetup {
     fn on_acquire(&self, conn: &mut Db) -> Result<(), diesel::r2d2::Error> {
-        if conn.dialect() == Dialect::Sqlite {
-            // Foreign keys are off by default in SQLite; WAL lets readers run beside a writer;
-            // `optimize` refreshes planner statistics where they are missing or stale, cheaply.
-            conn.batch_execute(
-                "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
-                 PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; \
-                 PRAGMA optimize = 0x10002;",
-            )
-            .map_err(diesel::r2d2::Error::QueryError)?;
-        }
+        prepare(conn).map_err(diesel::r2d2::Error::QueryError)?;
         conn.set_instrumentation(CountStatements(self.counter.clone()));
         Ok(())
     }
+}
+
+/// One connection of its own, without a pool: for commands that run and exit. A pool keeps
+/// threads that open connections in the background, and a process that exits while one of them
+/// is inside libpq's TLS set-up crashed in OpenSSL's exit handlers.
+pub fn connect(url: &DatabaseUrl) -> StoreResult<Db> {
+    let mut conn = Db::establish(url.connection_string()).map_err(|error| {
+        StoreError::Unavailable(format!("cannot connect to the database: {error}"))
+    })?;
+    prepare(&mut conn)?;
+    Ok(conn)
 }
 
 pub type DbPool = Pool<ConnectionManager<Db>>;

@@ -306,3 +306,47 @@ fn operators_manage_organisations_and_keys() {
         1
     );
 }
+
+/// Commands exit 0 every time, on the suite's backend (PostgreSQL in CI's second run): they use
+/// one connection of their own, so no pool thread is inside libpq's TLS set-up while the process
+/// exits (which crashed 25-40% of PostgreSQL runs). Every retried `keys create` makes one key.
+#[test]
+fn commands_exit_cleanly_every_time() {
+    let server = crate::support::TestServer::start();
+    let run = |args: &[&str]| {
+        Command::new(BINARY)
+            .args(args)
+            .env("DATABASE_URL", &server.database_url)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run confab")
+    };
+    const RUNS: usize = 100;
+    for round in 0..RUNS {
+        let output = if round % 2 == 0 {
+            run(&[
+                "keys",
+                "create",
+                "--organisation",
+                &server.organisation,
+                "--test",
+            ])
+        } else {
+            run(&["migrate"])
+        };
+        assert!(
+            output.status.success(),
+            "run {round} ended with {:?}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let listed = stdout(&run(&[
+        "keys",
+        "list",
+        "--organisation",
+        &server.organisation,
+    ]));
+    // The header, the server's own key, and one per `keys create`.
+    assert_eq!(listed.lines().count(), 2 + RUNS / 2, "{listed}");
+}

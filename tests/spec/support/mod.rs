@@ -105,6 +105,8 @@ pub struct Tenant {
 /// that requests carry unless they bring their own `Authorization`.
 pub struct TestServer {
     pub address: SocketAddr,
+    /// The database's URL, as `DATABASE_URL` would name it.
+    pub database_url: String,
     pub store: Store,
     pub organisation: String,
     pub key: String,
@@ -119,6 +121,9 @@ impl TestServer {
         let store = Store::open(&url, PoolOptions::default()).expect("open test database");
         run_migrations(&mut store.connection().expect("connection")).expect("migrations");
         let mut server = Self::serve(store, database);
+        server.database_url = match url {
+            DatabaseUrl::Sqlite(path) | DatabaseUrl::Postgres(path) => path,
+        };
         let acme = server.add_tenant("Acme", SCOPES);
         server.organisation = acme.organisation;
         server.key = acme.key;
@@ -158,6 +163,7 @@ impl TestServer {
         let handle = receiver.recv().expect("server started");
         TestServer {
             address,
+            database_url: String::new(),
             store,
             organisation: String::new(),
             key: format!("sk_test_{}", "0".repeat(64)),
