@@ -228,12 +228,7 @@ macro_rules! stored_model {
             ) -> $crate::store::StoreResult<Vec<Self>> {
                 use diesel::prelude::*;
                 use $crate::store::schema::$table;
-                let columns = $crate::store::Columns {
-                    lookup: <Self as $crate::store::Stored>::column,
-                    any_of: <Self as $crate::store::Stored>::any_of,
-                    table: stringify!($table),
-                    dialect: conn.dialect(),
-                };
+                let columns = $crate::store::Columns::of::<Self>(conn.dialect());
                 let mut query = $table::table
                     .select(<Self as SelectableHelper<$crate::store::Backend>>::as_select())
                     .into_boxed();
@@ -258,12 +253,7 @@ macro_rules! stored_model {
             ) -> $crate::store::StoreResult<i64> {
                 use diesel::prelude::*;
                 use $crate::store::schema::$table;
-                let columns = $crate::store::Columns {
-                    lookup: <Self as $crate::store::Stored>::column,
-                    any_of: <Self as $crate::store::Stored>::any_of,
-                    table: stringify!($table),
-                    dialect: conn.dialect(),
-                };
+                let columns = $crate::store::Columns::of::<Self>(conn.dialect());
                 let mut query = $table::table.select(diesel::dsl::count_star()).into_boxed();
                 if let Some(predicate) = columns.all(conditions)? {
                     query = query.filter(predicate);
@@ -303,12 +293,7 @@ macro_rules! stored_model {
             ) -> $crate::store::StoreResult<usize> {
                 use diesel::prelude::*;
                 use $crate::store::schema::$table;
-                let columns = $crate::store::Columns {
-                    lookup: <Self as $crate::store::Stored>::column,
-                    any_of: <Self as $crate::store::Stored>::any_of,
-                    table: stringify!($table),
-                    dialect: conn.dialect(),
-                };
+                let columns = $crate::store::Columns::of::<Self>(conn.dialect());
                 let predicate = columns.all(conditions)?.ok_or_else(|| {
                     $crate::store::StoreError::Decode("an update without a condition".into())
                 })?;
@@ -324,12 +309,7 @@ macro_rules! stored_model {
             ) -> $crate::store::StoreResult<usize> {
                 use diesel::prelude::*;
                 use $crate::store::schema::$table;
-                let columns = $crate::store::Columns {
-                    lookup: <Self as $crate::store::Stored>::column,
-                    any_of: <Self as $crate::store::Stored>::any_of,
-                    table: stringify!($table),
-                    dialect: conn.dialect(),
-                };
+                let columns = $crate::store::Columns::of::<Self>(conn.dialect());
                 let predicate = columns.all(conditions)?.ok_or_else(|| {
                     $crate::store::StoreError::Decode("a delete without a condition".into())
                 })?;

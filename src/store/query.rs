@@ -300,6 +300,16 @@ fn quoted(name: &str) -> String {
 }
 
 impl<T: Table + 'static> Columns<T> {
+    /// The columns of model `M`'s table.
+    pub fn of<M: super::Stored<Table = T>>(dialect: Dialect) -> Self {
+        Columns {
+            lookup: M::column,
+            any_of: M::any_of,
+            table: M::TABLE,
+            dialect,
+        }
+    }
+
     fn column(&self, name: &str) -> StoreResult<TypedColumn<T>> {
         (self.lookup)(name)
             .ok_or_else(|| StoreError::Decode(format!("{} has no column {name}", self.table)))
