@@ -324,11 +324,52 @@ impl ApiError {
     pub fn to_document(&self) -> ErrorDocument {
         let mut errors = Vec::new();
         self.push_objects(&mut errors);
+        for error in &mut errors {
+            if let Some(detail) = &mut error.detail {
+                *detail = bound_echoes(detail);
+            }
+            if let Some(parameter) = error.source.as_mut().and_then(|s| s.parameter.as_mut()) {
+                *parameter = prefix(parameter, MAX_PARAMETER_CHARS);
+            }
+        }
         ErrorDocument {
             jsonapi: JsonApiObject::default(),
             errors,
         }
     }
+}
+
+/// The most characters of client input a detail repeats (in backticks), and of a detail at all.
+const MAX_ECHO_CHARS: usize = 48;
+const MAX_DETAIL_CHARS: usize = 600;
+/// The most characters of a parameter name in `source.parameter`.
+const MAX_PARAMETER_CHARS: usize = 128;
+
+/// `text` cut to `max` characters, marked with `…` when cut.
+fn prefix(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
+/// Details quote what the client sent in backticks; each quotation is cut to a short prefix,
+/// and the detail as a whole is bounded, so a huge parameter or member never makes a huge
+/// error document.
+fn bound_echoes(detail: &str) -> String {
+    let mut bounded = String::with_capacity(detail.len().min(MAX_DETAIL_CHARS + 8));
+    for (index, part) in detail.split('`').enumerate() {
+        if index > 0 {
+            bounded.push('`');
+        }
+        // Odd parts are inside backticks.
+        if index % 2 == 1 {
+            bounded.push_str(&prefix(part, MAX_ECHO_CHARS));
+        } else {
+            bounded.push_str(part);
+        }
+    }
+    prefix(&bounded, MAX_DETAIL_CHARS)
 }
 
 /// RFC 9110 has no status for "several 4xx": one shared status stays, mixed ones become 400,
@@ -384,6 +425,19 @@ mod tests {
         assert_eq!(mixed.to_document().errors.len(), 2);
         let fault = ApiError::Many(vec![member(), ApiError::Internal("x".into())]);
         assert_eq!(fault.status(), 500);
+    }
+
+    #[test]
+    fn echoes_are_short_prefixes() {
+        let long = "y".repeat(1000);
+        let detail = bound_echoes(&format!("`{long}` is not `a`; see `{long}`."));
+        assert_eq!(
+            detail,
+            format!("`{}…` is not `a`; see `{}…`.", &long[..48], &long[..48])
+        );
+        assert_eq!(bound_echoes("plain `short` text"), "plain `short` text");
+        assert!(bound_echoes(&"z".repeat(5000)).chars().count() <= MAX_DETAIL_CHARS + 1);
+        assert_eq!(prefix("ééé", 2), "éé…");
     }
 
     #[test]

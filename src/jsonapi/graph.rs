@@ -38,9 +38,20 @@ pub fn load_by(
     Ok((resource.storage.load)(conn, &selection)?)
 }
 
-/// Resource ids are UUIDs. Anything else names no resource, and is answered without a query
-/// (PostgreSQL would refuse some such strings, NUL bytes for one). Case is normalised.
+/// Resource ids are UUIDs in the form they are served in: 36 characters, hyphens at 8, 13, 18
+/// and 23. Hex digits may be either case (RFC 4122 reads them so), and are normalised; braced,
+/// 32-digit and `urn:uuid:` spellings of the same UUID name nothing. Anything else is answered
+/// without a query (PostgreSQL would refuse some such strings, NUL bytes for one).
 pub fn canonical_id(id: &str) -> Option<String> {
+    let bytes = id.as_bytes();
+    let hyphenated = bytes.len() == 36
+        && bytes.iter().enumerate().all(|(index, byte)| match index {
+            8 | 13 | 18 | 23 => *byte == b'-',
+            _ => byte.is_ascii_hexdigit(),
+        });
+    if !hyphenated {
+        return None;
+    }
     uuid::Uuid::parse_str(id)
         .ok()
         .map(|uuid| uuid.hyphenated().to_string())

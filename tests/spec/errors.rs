@@ -127,3 +127,81 @@ fn hostile_input_never_reaches_a_500() {
         crate::support::expect_document(&server.get(&format!("/api/organisations/{upper}")), 200);
     assert_eq!(document["data"]["id"], serde_json::json!(organisation));
 }
+
+/// Only the form an id is served in addresses it (hex case aside, as RFC 4122 reads UUIDs): a
+/// braced, 32-digit or `urn:uuid:` spelling names nothing, on reads and on deletes alike.
+#[test]
+fn other_spellings_of_an_id_are_not_found() {
+    let server = TestServer::start();
+    let id =
+        server.create_conversation(&server.organisation, serde_json::json!({"channel": "chat"}));
+    let simple = id.replace('-', "");
+    for spelling in [
+        format!("%7B{id}%7D"),
+        simple.clone(),
+        format!("urn:uuid:{id}"),
+        format!("urn%3Auuid%3A{id}"),
+        format!(" {id}").replace(' ', "%20"),
+    ] {
+        let target = format!("/api/conversations/{spelling}");
+        let missing = format!("/api/conversations/{}", uuid::Uuid::new_v4());
+        let found = server.get(&target);
+        let never = server.get(&missing);
+        expect_errors(&found, 404, &[crate::support::no_source()]);
+        expect_errors(&never, 404, &[crate::support::no_source()]);
+        expect_errors(&server.delete(&target), 404, &[crate::support::no_source()]);
+        // A create naming the related resource that way finds nothing either.
+        let item = server.post(
+            "/api/conversation_items",
+            &serde_json::json!({"data": {"type": "ConversationItem",
+                "attributes": {"role": "user", "content": "hi"},
+                "relationships": {"conversation": {"data": {"type": "Conversation", "id": spelling.replace("%7B", "{").replace("%7D", "}").replace("%3A", ":").replace("%20", " ")}}}}}),
+        );
+        expect_errors(
+            &item,
+            404,
+            &[crate::support::pointer(
+                "/data/relationships/conversation/data",
+            )],
+        );
+    }
+    crate::support::expect_document(&server.get(&format!("/api/conversations/{id}")), 200);
+}
+
+/// A huge offending value is echoed as a short prefix, once: errors stay small whatever was sent.
+#[test]
+fn errors_echo_a_short_prefix_of_what_was_sent() {
+    let server = TestServer::start();
+    let long = "x".repeat(60_000);
+    let cases = [
+        (
+            format!("/api/conversations?sort={long}"),
+            "sort".to_string(),
+        ),
+        (
+            format!("/api/conversations?filter[status]={long}"),
+            "filter[status]".to_string(),
+        ),
+        (
+            format!("/api/conversations?include={long}"),
+            "include".to_string(),
+        ),
+        (
+            format!("/api/conversations?{long}=1"),
+            format!("{}…", &long[..128]),
+        ),
+    ];
+    for (target, parameter) in cases {
+        let response = server.get(&target);
+        let document = expect_errors(&response, 400, &[crate::support::parameter(&parameter)]);
+        assert!(
+            response.body.len() < 2_000,
+            "{} bytes for {}",
+            response.body.len(),
+            &target[..40]
+        );
+        let detail = document["errors"][0]["detail"].as_str().unwrap_or_default();
+        assert_eq!(detail.matches(&"x".repeat(40)).count(), 1, "{detail}");
+        assert!(detail.contains('…'), "{detail}");
+    }
+}

@@ -41,12 +41,16 @@ fn add_include_path(
     }
     let mut resource = root;
     let mut node = tree;
+    let nested = segments.len() > 1;
     for segment in segments {
         let relationship = resource.relationship(segment).ok_or_else(|| {
-            format!(
-                "`{path}`: {} has no relationship `{segment}`.",
-                resource.name
-            )
+            // A one-segment path is its segment: name it once.
+            let within = if nested {
+                format!("`{path}`: ")
+            } else {
+                String::new()
+            };
+            format!("{within}{} has no relationship `{segment}`.", resource.name)
         })?;
         resource = registry
             .target(relationship)

@@ -69,10 +69,8 @@ pub(super) fn parse_sort(
         });
         match parsed {
             Ok(field) => keys.push(SortKey { field, direction }),
-            Err(detail) => problems.push(ApiError::invalid_query(
-                "sort",
-                format!("{detail} (sort `{field}`)"),
-            )),
+            // The detail names the key already; echoing it again doubled huge inputs.
+            Err(detail) => problems.push(ApiError::invalid_query("sort", detail)),
         }
     }
     match ApiError::from_problems(problems) {
