@@ -43,6 +43,46 @@ impl Changes {
     }
 }
 
+/// document-meta: a `meta` member, where present, is an object.
+fn check_meta(object: &Map<String, Value>, pointer: &str) -> Result<(), ApiError> {
+    match object.get("meta") {
+        None | Some(Value::Object(_)) => Ok(()),
+        Some(_) => Err(ApiError::invalid_document(
+            format!("{pointer}/meta"),
+            "`meta` must be an object.",
+        )),
+    }
+}
+
+/// The first place in a JSON attribute value that cannot be stored as sent, with why: NUL
+/// (PostgreSQL refuses it in JSON text, so both backends do) or a number beyond 64 bits (parsed
+/// as a float, it would be stored rounded). A key with NUL is reported at its object.
+fn unstorable(value: &Value, pointer: String) -> Option<(String, &'static str)> {
+    const BEYOND_64_BITS: f64 = 9_223_372_036_854_775_808.0; // 2^63
+    match value {
+        Value::String(text) if text.contains('\0') => Some((pointer, "cannot contain NUL characters")),
+        Value::Number(number) if number.as_f64().is_some_and(|f| {
+            !number.is_i64() && !number.is_u64() && f.abs() >= BEYOND_64_BITS
+        }) => Some((
+            pointer,
+            "holds a number beyond 64 bits, which would be stored rounded; send it as a string",
+        )),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(index, item)| unstorable(item, format!("{pointer}/{index}"))),
+        Value::Object(members) => {
+            if members.keys().any(|key| key.contains('\0')) {
+                return Some((pointer, "cannot contain NUL characters in its keys"));
+            }
+            members.iter().find_map(|(key, member)| {
+                unstorable(member, format!("{pointer}/{}", pointer_token(key)))
+            })
+        }
+        _ => None,
+    }
+}
+
 /// @-members are ignored wherever they appear (spec: member-name-at-members-no-process).
 fn is_at_member(name: &str) -> bool {
     name.starts_with('@')
@@ -59,6 +99,14 @@ pub fn parse(
             "The request document must be a JSON object.",
         ));
     };
+    // document-top-level-members: `data` and `errors` never coexist; a request has no errors.
+    if document.contains_key("errors") {
+        return Err(ApiError::invalid_document(
+            "/errors",
+            "A request document carries `data`, never `errors`.",
+        ));
+    }
+    check_meta(document, "")?;
     let data = match document.get("data") {
         Some(Value::Object(data)) => data,
         Some(_) => {
@@ -75,6 +123,7 @@ pub fn parse(
         }
     };
     check_identity(data, resource, intent)?;
+    check_meta(data, "/data")?;
 
     let mut changes = Changes::default();
     let mut problems = Vec::new();
@@ -192,6 +241,12 @@ fn parse_attributes(
                 format!("`{name}` is set when the resource is created and cannot change."),
             ));
             continue;
+        }
+        if let AttributeKind::Object = attribute.kind {
+            if let Some((at, why)) = unstorable(value, pointer.clone()) {
+                problems.push(ApiError::invalid_member(at, format!("`{name}` {why}.")));
+                continue;
+            }
         }
         match to_sql_value(attribute, value) {
             Ok(value) => changes.attributes.push((attribute, value)),

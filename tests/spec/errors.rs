@@ -111,7 +111,7 @@ fn hostile_input_never_reaches_a_500() {
     );
     let response = server.post(
         "/api/conversations",
-        &serde_json::json!({"data": {"type": "Conversation", "attributes": {"channel": "chat", "metadata": {"k": "\u{0000}"}},
+        &serde_json::json!({"data": {"type": "Conversation", "attributes": {"channel": "chat"},
             "relationships": {"organisation": {"data": {"type": "Organisation", "id": "\u{0000}"}}}}}),
     );
     expect_errors(
@@ -204,4 +204,60 @@ fn errors_echo_a_short_prefix_of_what_was_sent() {
         assert_eq!(detail.matches(&"x".repeat(40)).count(), 1, "{detail}");
         assert!(detail.contains('…'), "{detail}");
     }
+}
+
+/// What a request document may not be: both `data` and `errors` (document-top-level-members),
+/// a `meta` that is not an object (document-meta), NUL inside a JSON attribute (PostgreSQL cannot
+/// index it, so it is refused on both backends alike), or a number beyond 64 bits (it would be
+/// stored rounded).
+#[test]
+fn malformed_request_documents_are_refused_with_a_pointer() {
+    let server = TestServer::start();
+    let create = |document: serde_json::Value| server.post("/api/conversations", &document);
+    let data = serde_json::json!({"type": "Conversation", "attributes": {"channel": "chat"}});
+    expect_errors(
+        &create(serde_json::json!({"data": data, "errors": []})),
+        400,
+        &[crate::support::pointer("/errors")],
+    );
+    expect_errors(
+        &create(serde_json::json!({"data": data, "meta": "not an object"})),
+        400,
+        &[crate::support::pointer("/meta")],
+    );
+    expect_errors(
+        &create(serde_json::json!({"data": {"type": "Conversation", "meta": [1],
+            "attributes": {"channel": "chat"}}})),
+        400,
+        &[crate::support::pointer("/data/meta")],
+    );
+    let nul = create(serde_json::json!({"data": {"type": "Conversation",
+        "attributes": {"channel": "chat", "metadata": {"note": "a\u{0000}b", "list": ["\u{0000}"]}}}}));
+    expect_errors(
+        &nul,
+        422,
+        &[crate::support::pointer("/data/attributes/metadata/note")],
+    );
+    let key = create(serde_json::json!({"data": {"type": "Conversation",
+        "attributes": {"channel": "chat", "metadata": {"a\u{0000}": 1}}}}));
+    expect_errors(&key, 422, &[crate::support::pointer("/data/attributes/metadata")]);
+    // Built by hand: serde_json would round the number before it is sent.
+    let body = br#"{"data":{"type":"Conversation","attributes":{"channel":"chat","metadata":{"big":123456789012345678901234567890}}}}"#;
+    let big = server.request(
+        "POST",
+        "/api/conversations",
+        &[("Accept", crate::support::MEDIA_TYPE), ("Content-Type", crate::support::MEDIA_TYPE)],
+        Some(body),
+    );
+    expect_errors(&big, 422, &[crate::support::pointer("/data/attributes/metadata/big")]);
+    // Nothing was stored, and the limits of 64 bits themselves are fine.
+    let listed = crate::support::expect_document(&server.get("/api/conversations"), 200);
+    assert_eq!(listed["data"].as_array().map(Vec::len), Some(0));
+    let edge = create(serde_json::json!({"data": {"type": "Conversation",
+        "attributes": {"channel": "chat", "metadata": {"max": u64::MAX, "min": i64::MIN, "pi": 3.25}}}}));
+    let document = crate::support::expect_document(&edge, 201);
+    assert_eq!(
+        document["data"]["attributes"]["metadata"],
+        serde_json::json!({"max": u64::MAX, "min": i64::MIN, "pi": 3.25})
+    );
 }
