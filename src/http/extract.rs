@@ -32,10 +32,7 @@ pub async fn read_body(
     Ok(body.freeze())
 }
 
-/// Parses a request body as JSON.
+/// Parses a request body as a JSON document, strictly (see [`crate::jsonapi::json`]).
 pub fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
-    if body.is_empty() {
-        return Err(ApiError::MalformedBody("the body is empty".into()));
-    }
-    serde_json::from_slice(body).map_err(|error| ApiError::MalformedBody(error.to_string()))
+    crate::jsonapi::json::parse_body(body)
 }

@@ -60,13 +60,19 @@ fn check_meta(object: &Map<String, Value>, pointer: &str) -> Result<(), ApiError
 fn unstorable(value: &Value, pointer: String) -> Option<(String, &'static str)> {
     const BEYOND_64_BITS: f64 = 9_223_372_036_854_775_808.0; // 2^63
     match value {
-        Value::String(text) if text.contains('\0') => Some((pointer, "cannot contain NUL characters")),
-        Value::Number(number) if number.as_f64().is_some_and(|f| {
-            !number.is_i64() && !number.is_u64() && f.abs() >= BEYOND_64_BITS
-        }) => Some((
-            pointer,
-            "holds a number beyond 64 bits, which would be stored rounded; send it as a string",
-        )),
+        Value::String(text) if text.contains('\0') => {
+            Some((pointer, "cannot contain NUL characters"))
+        }
+        Value::Number(number)
+            if number.as_f64().is_some_and(|f| {
+                !number.is_i64() && !number.is_u64() && f.abs() >= BEYOND_64_BITS
+            }) =>
+        {
+            Some((
+                pointer,
+                "holds a number beyond 64 bits, which would be stored rounded; send it as a string",
+            ))
+        }
         Value::Array(items) => items
             .iter()
             .enumerate()

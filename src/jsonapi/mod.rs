@@ -6,6 +6,7 @@ pub mod error;
 pub mod graph;
 pub mod handlers;
 pub mod input;
+pub mod json;
 pub mod listing;
 pub mod negotiation;
 pub mod query;

@@ -226,8 +226,10 @@ fn malformed_request_documents_are_refused_with_a_pointer() {
         &[crate::support::pointer("/meta")],
     );
     expect_errors(
-        &create(serde_json::json!({"data": {"type": "Conversation", "meta": [1],
-            "attributes": {"channel": "chat"}}})),
+        &create(
+            serde_json::json!({"data": {"type": "Conversation", "meta": [1],
+            "attributes": {"channel": "chat"}}}),
+        ),
         400,
         &[crate::support::pointer("/data/meta")],
     );
@@ -240,16 +242,27 @@ fn malformed_request_documents_are_refused_with_a_pointer() {
     );
     let key = create(serde_json::json!({"data": {"type": "Conversation",
         "attributes": {"channel": "chat", "metadata": {"a\u{0000}": 1}}}}));
-    expect_errors(&key, 422, &[crate::support::pointer("/data/attributes/metadata")]);
+    expect_errors(
+        &key,
+        422,
+        &[crate::support::pointer("/data/attributes/metadata")],
+    );
     // Built by hand: serde_json would round the number before it is sent.
     let body = br#"{"data":{"type":"Conversation","attributes":{"channel":"chat","metadata":{"big":123456789012345678901234567890}}}}"#;
     let big = server.request(
         "POST",
         "/api/conversations",
-        &[("Accept", crate::support::MEDIA_TYPE), ("Content-Type", crate::support::MEDIA_TYPE)],
+        &[
+            ("Accept", crate::support::MEDIA_TYPE),
+            ("Content-Type", crate::support::MEDIA_TYPE),
+        ],
         Some(body),
     );
-    expect_errors(&big, 422, &[crate::support::pointer("/data/attributes/metadata/big")]);
+    expect_errors(
+        &big,
+        422,
+        &[crate::support::pointer("/data/attributes/metadata/big")],
+    );
     // Nothing was stored, and the limits of 64 bits themselves are fine.
     let listed = crate::support::expect_document(&server.get("/api/conversations"), 200);
     assert_eq!(listed["data"].as_array().map(Vec::len), Some(0));
@@ -260,4 +273,40 @@ fn malformed_request_documents_are_refused_with_a_pointer() {
         document["data"]["attributes"]["metadata"],
         serde_json::json!({"max": u64::MAX, "min": i64::MIN, "pi": 3.25})
     );
+}
+
+/// A member name given twice in one object is ambiguous (JSON parsers keep either): 400, with
+/// a pointer to the repeated member.
+#[test]
+fn duplicate_member_names_are_refused() {
+    let server = TestServer::start();
+    let send = |body: &str| {
+        server.request(
+            "POST",
+            "/api/conversations",
+            &[
+                ("Accept", crate::support::MEDIA_TYPE),
+                ("Content-Type", crate::support::MEDIA_TYPE),
+            ],
+            Some(body.as_bytes()),
+        )
+    };
+    for (body, pointer) in [
+        (
+            r#"{"data":{"type":"Conversation","attributes":{"channel":"chat","channel":"email"}}}"#,
+            "/data/attributes/channel",
+        ),
+        (
+            r#"{"data":{"type":"Conversation","attributes":{"channel":"chat"}},"data":{}}"#,
+            "/data",
+        ),
+        (
+            r#"{"data":{"type":"Conversation","attributes":{"channel":"chat","metadata":{"a/b":[{"x":1,"x":2}]}}}}"#,
+            "/data/attributes/metadata/a~1b/0/x",
+        ),
+    ] {
+        expect_errors(&send(body), 400, &[crate::support::pointer(pointer)]);
+    }
+    let listed = crate::support::expect_document(&server.get("/api/conversations"), 200);
+    assert_eq!(listed["data"].as_array().map(Vec::len), Some(0));
 }
