@@ -20,11 +20,6 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        match self {
-            ApiError::Internal(detail) => log::error!("internal error: {detail}"),
-            ApiError::Unavailable(detail) => log::warn!("database unavailable: {detail}"),
-            _ => {}
-        }
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE)));
         if let ApiError::Unauthorized { invalid_token, .. } = self {

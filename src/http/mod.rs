@@ -1,5 +1,6 @@
 //! actix-web wiring: application state, middleware, routes and the server.
 
+mod access_log;
 mod compress;
 pub mod error;
 mod extract;
@@ -9,7 +10,7 @@ mod routes;
 use std::net::TcpListener;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, Logger};
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
 use std::sync::Arc;
@@ -49,9 +50,9 @@ pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io:
     let server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(negotiate::content_negotiation))
+            // One line per request, with its id; keys redacted, headers never logged.
+            .wrap(from_fn(access_log::access_log))
             .wrap(from_fn(compress::compression))
-            // One line per request; the query string is part of %r, headers are not logged.
-            .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
             .configure(configure(state.clone()))
     })
     .workers(workers)

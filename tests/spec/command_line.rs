@@ -162,7 +162,44 @@ fn first_start_bootstraps_once_and_no_key_is_ever_logged() {
         .status,
         401
     );
+    // A key in the query string (some clients put it there) is redacted from the log too.
+    let in_query = send(
+        served.address,
+        "GET",
+        &format!("/api/conversations?api_key={key}&page[limit]=1"),
+        &[("Authorization", &bearer)],
+        None,
+    );
+    assert_eq!(in_query.status, 400);
+    // Request ids: taken from the request when usable, made otherwise; answered and logged.
+    let traced = send(
+        served.address,
+        "GET",
+        "/api/conversations",
+        &[("Authorization", &bearer), ("X-Request-Id", "trace-42.a_b")],
+        None,
+    );
+    assert_eq!(traced.header("x-request-id"), Some("trace-42.a_b"));
+    let made = send(served.address, "GET", "/health", &[], None);
+    let made_id = made
+        .header("x-request-id")
+        .expect("a request id")
+        .to_string();
+    assert_eq!(made_id.len(), 32, "{made_id}");
+    let unusable = send(
+        served.address,
+        "GET",
+        "/health",
+        &[("X-Request-Id", &"z".repeat(300))],
+        None,
+    );
+    let replaced = unusable.header("x-request-id").expect("a request id");
+    assert_eq!(replaced.len(), 32, "{replaced}");
     let log = served.stop();
+    for id in ["request_id=trace-42.a_b", &format!("request_id={made_id}")] {
+        assert!(log.contains(id), "{id} is not in the log:\n{log}");
+    }
+    assert!(log.contains("api_key=sk_test_[redacted]"), "{log}");
 
     let hash: String = Sha256::digest(key.as_bytes())
         .iter()

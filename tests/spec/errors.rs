@@ -310,3 +310,32 @@ fn duplicate_member_names_are_refused() {
     let listed = crate::support::expect_document(&server.get("/api/conversations"), 200);
     assert_eq!(listed["data"].as_array().map(Vec::len), Some(0));
 }
+
+/// Every response names its request: the client's own id when usable, a new one otherwise,
+/// errors included.
+#[test]
+fn every_response_carries_a_request_id() {
+    let server = TestServer::start();
+    let given = server.request(
+        "GET",
+        "/api/conversations",
+        &[
+            ("Accept", crate::support::MEDIA_TYPE),
+            ("X-Request-Id", "client-7"),
+        ],
+        None,
+    );
+    assert_eq!(given.header("x-request-id"), Some("client-7"));
+    let made: Vec<String> = (0..2)
+        .map(|_| {
+            let response = server.get("/api/nothing-here");
+            expect_errors(&response, 404, &[no_source()]);
+            response
+                .header("x-request-id")
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert!(made.iter().all(|id| id.len() == 32), "{made:?}");
+    assert_ne!(made[0], made[1]);
+}

@@ -1,0 +1,133 @@
+//! The access log and request ids. Every response carries `X-Request-Id` (the request's own when
+//! it is usable, a new one otherwise), and every line logged for a request names it. Anything
+//! shaped like an API key is redacted from every line (clients sometimes put keys in the query
+//! string); headers are never logged.
+
+use std::time::Instant;
+
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::Error;
+
+use crate::jsonapi::error::ApiError;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const MAX_REQUEST_ID_CHARS: usize = 128;
+
+/// The request's own id when it is 1 to 128 visible ASCII characters (no quotes or
+/// backslashes, which would garble a log line); a new random one otherwise.
+fn request_id(given: Option<&HeaderValue>) -> String {
+    let usable = |id: &str| {
+        (1..=MAX_REQUEST_ID_CHARS).contains(&id.len())
+            && id
+                .bytes()
+                .all(|byte| byte.is_ascii_graphic() && byte != b'"' && byte != b'\\')
+    };
+    match given.and_then(|value| value.to_str().ok()) {
+        Some(id) if usable(id) => id.to_string(),
+        _ => uuid::Uuid::new_v4().simple().to_string(),
+    }
+}
+
+/// `text` with the secret part of anything shaped like a key (`sk_live_…`, `sk_test_…`) replaced.
+pub fn redact(text: &str) -> String {
+    let mut redacted = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = ["sk_live_", "sk_test_"]
+        .iter()
+        .filter_map(|kind| rest.find(kind))
+        .min()
+    {
+        let secret_start = start + "sk_live_".len();
+        redacted.push_str(&rest[..secret_start]);
+        let secret_length = rest[secret_start..]
+            .bytes()
+            .take_while(u8::is_ascii_alphanumeric)
+            .count();
+        if secret_length > 0 {
+            redacted.push_str("[redacted]");
+        }
+        rest = &rest[secret_start + secret_length..];
+    }
+    redacted.push_str(rest);
+    redacted
+}
+
+pub async fn access_log(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let id = request_id(request.headers().get(&REQUEST_ID));
+    // Built only when it will be written.
+    let line = log::log_enabled!(log::Level::Info).then(|| {
+        format!(
+            "{} \"{} {} {:?}\"",
+            request
+                .peer_addr()
+                .map_or_else(|| "-".to_string(), |peer| peer.ip().to_string()),
+            request.method(),
+            redact(&request.uri().to_string()),
+            request.version()
+        )
+    });
+    let mut response = next.call(request).await?;
+    // Faults are logged here, where the request's id is known, and never sent to the client.
+    if let Some(error) = response.response().error() {
+        match error.as_error::<ApiError>() {
+            Some(ApiError::Internal(detail)) => {
+                log::error!("internal error: {} request_id={id}", redact(detail))
+            }
+            Some(ApiError::Unavailable(detail)) => {
+                log::warn!("database unavailable: {} request_id={id}", redact(detail))
+            }
+            _ => {}
+        }
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    if let Some(line) = line {
+        let size = match response.response().body().size() {
+            BodySize::Sized(size) => size.to_string(),
+            _ => "-".to_string(),
+        };
+        log::info!(
+            "{line} {} {size} {:.3}ms request_id={id}",
+            response.status().as_u16(),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_redacted_wherever_they_stand() {
+        let key = format!("sk_test_{}", "ab12".repeat(16));
+        assert_eq!(
+            redact(&format!(
+                "/api/x?api_key={key}&k=sk_live_{}",
+                "0".repeat(64)
+            )),
+            "/api/x?api_key=sk_test_[redacted]&k=sk_live_[redacted]"
+        );
+        assert_eq!(redact("sk_test_"), "sk_test_");
+        assert_eq!(redact("nothing here"), "nothing here");
+    }
+
+    #[test]
+    fn request_ids_are_taken_when_usable() {
+        let given = HeaderValue::from_static("abc-123");
+        assert_eq!(request_id(Some(&given)), "abc-123");
+        for unusable in ["has space", "quo\"te", ""] {
+            let value = HeaderValue::from_str(unusable).ok();
+            assert_eq!(request_id(value.as_ref()).len(), 32);
+        }
+    }
+}
