@@ -46,7 +46,9 @@ pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io:
     let workers = workers.max(1);
     // Blocking work holds a pooled connection, so threads beyond the pool's size would only
     // wait for one; unbounded, they grew to hundreds under load, each keeping its own memory.
-    let blocking_threads = (state.store.max_connections() as usize / workers).max(1);
+    // Each worker keeps one connection for the reads it runs itself (SQLite).
+    let pool = state.store.max_connections() as usize;
+    let blocking_threads = (pool.saturating_sub(workers) / workers).max(1);
     let server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(negotiate::content_negotiation))

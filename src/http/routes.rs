@@ -17,7 +17,7 @@ use crate::jsonapi::handlers::{self, Context, Rendered};
 use crate::jsonapi::input::{self, Intent};
 use crate::jsonapi::query::{self, Endpoint, IncludeTree, Query};
 use crate::jsonapi::resource::{Cardinality, Registry, Relationship, ResourceType, Tenant};
-use crate::store::{Db, Dialect};
+use crate::store::{Db, Dialect, StoreError};
 
 type Reply = Result<HttpResponse, ApiError>;
 
@@ -190,8 +190,13 @@ async fn authorised<T: Send + 'static>(
     let keys = state.keys.clone();
     let run = move || {
         let mut conn = store.connection()?;
-        let principal = auth::authenticate(&keys, &mut conn, &call.token)?;
-        work(&mut conn, call, &principal)
+        let principal = auth::authenticate(&keys, &mut conn, &call.token);
+        let done = principal.and_then(|principal| work(&mut conn, call, &principal));
+        // A statement that found the database gone makes the next requests fail fast.
+        if let Err(ApiError::Unavailable(reason)) = &done {
+            store.report(&StoreError::Unavailable(reason.clone()));
+        }
+        done
     };
     if kind == Work::Read && state.store.dialect() == Dialect::Sqlite {
         run()

@@ -2,6 +2,7 @@
 //! migrations, the `table!` schema, and typed models whose loads, counts and writes are Diesel
 //! boxed queries. This module knows tables and columns, not JSON:API.
 
+pub mod availability;
 mod migrations;
 pub mod model;
 pub mod query;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{CustomizeConnection, Pool, PooledConnection};
 use diesel::Connection;
 
 pub use migrations::run_migrations;
@@ -76,12 +77,6 @@ impl DatabaseUrl {
             return Err(StoreError::Config("empty SQLite database path".into()));
         }
         Ok(DatabaseUrl::Sqlite(path.to_string()))
-    }
-
-    fn connection_string(&self) -> &str {
-        match self {
-            DatabaseUrl::Sqlite(path) | DatabaseUrl::Postgres(path) => path,
-        }
     }
 }
 
@@ -159,7 +154,7 @@ struct ConnectionSetup {
 }
 
 /// What every new connection needs before use.
-fn prepare(conn: &mut Db) -> diesel::QueryResult<()> {
+pub(crate) fn prepare(conn: &mut Db) -> diesel::QueryResult<()> {
     if conn.dialect() == Dialect::Sqlite {
         // Foreign keys are off by default in SQLite; WAL lets readers run beside a writer;
         // `optimize` refreshes planner statistics where they are missing or stale, cheaply.
@@ -184,15 +179,15 @@ impl CustomizeConnection<Db, diesel::r2d2::Error> for ConnectionSetup {
 /// threads that open connections in the background, and a process that exits while one of them
 /// is inside libpq's TLS set-up crashed in OpenSSL's exit handlers.
 pub fn connect(url: &DatabaseUrl) -> StoreResult<Db> {
-    let mut conn = Db::establish(url.connection_string()).map_err(|error| {
+    let mut conn = availability::establish(url).map_err(|error| {
         StoreError::Unavailable(format!("cannot connect to the database: {error}"))
     })?;
     prepare(&mut conn)?;
     Ok(conn)
 }
 
-pub type DbPool = Pool<ConnectionManager<Db>>;
-pub type PooledDb = PooledConnection<ConnectionManager<Db>>;
+pub type DbPool = Pool<availability::Manager>;
+pub type PooledDb = PooledConnection<availability::Manager>;
 
 /// The pool plus what the rest of the program may ask of it.
 #[derive(Clone)]
@@ -200,6 +195,7 @@ pub struct Store {
     pool: DbPool,
     statements: StatementCounter,
     dialect: Dialect,
+    availability: Arc<availability::Availability>,
 }
 
 pub struct PoolOptions {
@@ -222,8 +218,10 @@ impl Default for PoolOptions {
 impl Store {
     pub fn open(url: &DatabaseUrl, options: PoolOptions) -> StoreResult<Self> {
         let statements = StatementCounter::default();
-        let manager = ConnectionManager::<Db>::new(url.connection_string());
+        let manager = availability::Manager { url: url.clone() };
         let builder = Pool::builder()
+            // Failed attempts are logged once, as the database going down (see availability).
+            .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
             .max_size(options.max_size)
             .min_idle(Some(if options.eager { 1 } else { 0 }))
             .connection_timeout(options.connection_timeout)
@@ -247,6 +245,7 @@ impl Store {
             pool,
             statements,
             dialect,
+            availability: availability::Availability::new(url.clone()),
         })
     }
 
@@ -255,8 +254,22 @@ impl Store {
         self.pool.max_size()
     }
 
+    /// A pooled connection; `Unavailable` at once while the database is known to be down.
     pub fn connection(&self) -> StoreResult<PooledDb> {
-        Ok(self.pool.get()?)
+        self.availability.check()?;
+        self.pool.get().map_err(|error| {
+            let error = StoreError::from(error);
+            self.report(&error);
+            error
+        })
+    }
+
+    /// Tells the store a statement found the database gone, so later requests fail fast until
+    /// it is back.
+    pub fn report(&self, error: &StoreError) {
+        if let StoreError::Unavailable(reason) = error {
+            self.availability.failed(reason);
+        }
     }
 
     pub fn dialect(&self) -> Dialect {

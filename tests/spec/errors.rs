@@ -63,6 +63,63 @@ fn an_unreachable_database_is_503() {
     expect_errors(&server.get("/health"), 503, &[no_source()]);
 }
 
+/// Once the database is known to be down, requests (and health checks) are answered 503 at
+/// once rather than each waiting for the pool's timeout (1 s here, 5 s by default).
+#[test]
+fn a_database_known_down_is_answered_at_once() {
+    let server = TestServer::start_without_database();
+    let first = std::time::Instant::now();
+    expect_errors(&server.get("/api/conversations"), 503, &[no_source()]);
+    assert!(
+        first.elapsed() >= std::time::Duration::from_millis(900),
+        "the first waits for the pool"
+    );
+    for target in [
+        "/api/conversations",
+        "/health",
+        "/api/organisations",
+        "/health",
+    ] {
+        let started = std::time::Instant::now();
+        let response = server.get(target);
+        expect_errors(&response, 503, &[no_source()]);
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(300),
+            "{target} took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+/// When the database comes back, the store's probe notices within a fraction of a second and
+/// requests are served again (SQLite here: its directory appears).
+#[test]
+fn a_database_that_comes_back_is_used_again() {
+    let directory =
+        std::env::temp_dir().join(format!("confab-down-{}", uuid::Uuid::new_v4().simple()));
+    let path = directory.join("db.sqlite");
+    let server = TestServer::start_at(confab::store::DatabaseUrl::Sqlite(
+        path.display().to_string(),
+    ));
+    expect_errors(&server.get("/health"), 503, &[no_source()]);
+    std::fs::create_dir_all(&directory).expect("create the database's directory");
+    let back = std::time::Instant::now();
+    loop {
+        let response = server.get("/health");
+        if response.status == 200 {
+            break;
+        }
+        expect_errors(&response, 503, &[no_source()]);
+        assert!(
+            back.elapsed() < std::time::Duration::from_secs(3),
+            "still down after 3 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(&directory);
+}
+
 #[test]
 fn hostile_input_never_reaches_a_500() {
     let server = TestServer::start();

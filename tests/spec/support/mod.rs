@@ -130,12 +130,24 @@ impl TestServer {
         server
     }
 
-    /// A server whose database cannot be reached at all.
+    /// A server whose database cannot be reached at all: a SQLite file in a directory that does
+    /// not exist, or (on the PostgreSQL run) a port where nothing listens.
     pub fn start_without_database() -> Self {
-        let url = DatabaseUrl::Sqlite("/nonexistent-confab-dir/never/here.db".into());
+        let url = match std::env::var("CONFAB_TEST_POSTGRES_URL") {
+            Ok(admin) if !admin.is_empty() => {
+                DatabaseUrl::Postgres("postgres://postgres@127.0.0.1:1/confab_down".into())
+            }
+            _ => DatabaseUrl::Sqlite("/nonexistent-confab-dir/never/here.db".into()),
+        };
+        Self::start_at(url)
+    }
+
+    /// A server on `url`, opened lazily (the database may be unreachable), with a pool that
+    /// waits up to a second for a connection.
+    pub fn start_at(url: DatabaseUrl) -> Self {
         let options = PoolOptions {
             eager: false,
-            connection_timeout: Duration::from_millis(300),
+            connection_timeout: Duration::from_secs(1),
             ..PoolOptions::default()
         };
         let store = Store::open(&url, options).expect("lazy pool");
