@@ -60,6 +60,14 @@ struct ServeArgs {
         default_value_t = 2
     )]
     key_cache_seconds: u64,
+    /// How long a client may take to send a request's body before it is answered 408.
+    #[arg(
+        long,
+        global = true,
+        env = "CONFAB_BODY_TIMEOUT_SECONDS",
+        default_value_t = 10
+    )]
+    body_timeout_seconds: u64,
 }
 
 #[derive(Subcommand)]
@@ -199,6 +207,10 @@ fn serve(database_url: &str, args: &ServeArgs) -> Result<(), String> {
         store,
         registry: &REGISTRY,
         body_limit: DEFAULT_BODY_LIMIT,
+        timeouts: http::Timeouts {
+            body: Duration::from_secs(args.body_timeout_seconds.max(1)),
+            ..Default::default()
+        },
         keys: Arc::new(KeyCache::new(Duration::from_secs(args.key_cache_seconds))),
     };
     let workers = std::thread::available_parallelism().map_or(2, usize::from);

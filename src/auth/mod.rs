@@ -160,6 +160,13 @@ pub fn authenticate(
     Ok(principal)
 }
 
+/// The principal behind `token` if it was verified moments ago; no statement.
+pub fn cached(cache: &KeyCache, token: &str) -> Option<Arc<Principal>> {
+    is_well_formed(token)
+        .then(|| cache.get(&digest(token)))
+        .flatten()
+}
+
 /// Checks `token` against the stored keys; returns who it is and when the key expires.
 fn verify(conn: &mut Db, token: &str) -> Result<(Principal, Option<NaiveDateTime>), ApiError> {
     let invalid = || ApiError::unauthorized("The API key is not valid.", true);

@@ -22,6 +22,17 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE)));
+        // What is left of a body that was too slow or too large is never read, and a client
+        // without a valid key keeps no connection: close.
+        if matches!(
+            self,
+            ApiError::RequestTimeout { .. }
+                | ApiError::PayloadTooLarge { .. }
+                | ApiError::LengthRequired
+                | ApiError::Unauthorized { .. }
+        ) {
+            response.force_close();
+        }
         if let ApiError::Unauthorized { invalid_token, .. } = self {
             let challenge = if *invalid_token {
                 "Bearer realm=\"confab\", error=\"invalid_token\""

@@ -1,5 +1,7 @@
 //! Reading request bodies: bounded in size, parsed as JSON, every failure a JSON:API error.
 
+use std::time::Duration;
+
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 use futures_util::StreamExt;
@@ -7,8 +9,22 @@ use serde_json::Value;
 
 use crate::jsonapi::error::ApiError;
 
-/// Reads the whole body, refusing more than `limit` bytes before buffering them.
+/// Reads the whole body within `deadline` (408 after it), refusing more than `limit` bytes
+/// before buffering them.
 pub async fn read_body(
+    request: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+    deadline: Duration,
+) -> Result<web::Bytes, ApiError> {
+    actix_web::rt::time::timeout(deadline, read_all(request, payload, limit))
+        .await
+        .unwrap_or(Err(ApiError::RequestTimeout {
+            seconds: deadline.as_secs().max(1),
+        }))
+}
+
+async fn read_all(
     request: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,

@@ -14,6 +14,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::auth::KeyCache;
 use crate::jsonapi::resource::Registry;
@@ -22,12 +23,35 @@ use crate::store::Store;
 /// Request bodies larger than this are refused with 413.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
+/// How long a client may take, so that slow or idle ones cannot hold connections.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    /// To send a request's head (after connecting, or between requests on a kept-alive
+    /// connection): after it the connection is closed.
+    pub head: Duration,
+    /// To send a request's body once its head is in: 408, and the connection is closed.
+    pub body: Duration,
+    /// An idle kept-alive connection is closed after this.
+    pub keep_alive: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            head: Duration::from_secs(5),
+            body: Duration::from_secs(10),
+            keep_alive: Duration::from_secs(5),
+        }
+    }
+}
+
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     pub registry: &'static Registry,
     pub body_limit: usize,
+    pub timeouts: Timeouts,
     /// Keys verified moments ago, shared by the workers.
     pub keys: Arc<KeyCache>,
 }
@@ -49,6 +73,7 @@ pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io:
     // Each worker keeps one connection for the reads it runs itself (SQLite).
     let pool = state.store.max_connections() as usize;
     let blocking_threads = (pool.saturating_sub(workers) / workers).max(1);
+    let timeouts = state.timeouts;
     let server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(negotiate::content_negotiation))
@@ -59,6 +84,9 @@ pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io:
     })
     .workers(workers)
     .worker_max_blocking_threads(blocking_threads)
+    .client_request_timeout(timeouts.head)
+    .keep_alive(timeouts.keep_alive)
+    .client_disconnect_timeout(Duration::from_secs(1))
     .listen(listener)?
     .run();
     Ok(server)

@@ -27,6 +27,11 @@ pub async fn content_negotiation(
 
 fn refusal(request: &ServiceRequest) -> Option<ApiError> {
     let headers = request.headers();
+    // A chunked body announces no size (and a chunk may claim 2^64 bytes): refused before a
+    // byte of it is read (RFC 9110 §15.5.12).
+    if headers.contains_key(header::TRANSFER_ENCODING) {
+        return Some(ApiError::LengthRequired);
+    }
     let requires_body = matches!(*request.method(), Method::POST | Method::PATCH);
     let content_type = match headers.get(header::CONTENT_TYPE).map(HeaderValue::to_str) {
         None => None,

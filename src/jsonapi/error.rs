@@ -63,6 +63,12 @@ pub enum ApiError {
     NotAcceptable { detail: String },
     #[error("request body larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// A body sent without a `Content-Length` (chunked): its size cannot be judged up front.
+    #[error("length required")]
+    LengthRequired,
+    /// The body did not arrive within the time allowed for it.
+    #[error("request body not received within {seconds} s")]
+    RequestTimeout { seconds: u64 },
     #[error("database unavailable: {0}")]
     Unavailable(String),
     /// A fault of the server's own; the detail is logged, never sent.
@@ -166,6 +172,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => 415,
             ApiError::NotAcceptable { .. } => 406,
             ApiError::PayloadTooLarge { .. } => 413,
+            ApiError::RequestTimeout { .. } => 408,
+            ApiError::LengthRequired => 411,
             ApiError::Unavailable(_) => 503,
             ApiError::Internal(_) => 500,
             ApiError::Many(problems) => most_general_status(problems),
@@ -291,6 +299,19 @@ impl ApiError {
                 "Not acceptable",
                 detail.clone(),
                 Some(ErrorSource::header("Accept")),
+            ),
+            ApiError::LengthRequired => (
+                "length_required",
+                "Length required",
+                "Send the body with a Content-Length; chunked request bodies are not accepted."
+                    .into(),
+                Some(ErrorSource::header("Transfer-Encoding")),
+            ),
+            ApiError::RequestTimeout { seconds } => (
+                "request_timeout",
+                "Request timeout",
+                format!("The request body did not arrive within {seconds} s."),
+                None,
             ),
             ApiError::PayloadTooLarge { limit } => (
                 "payload_too_large",

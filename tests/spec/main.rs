@@ -17,6 +17,7 @@ mod operations;
 mod pagination;
 mod query_parameters;
 mod schema_validator;
+mod slow_clients;
 mod sorting;
 mod sparse_fieldsets;
 mod store_schema;

@@ -117,10 +117,15 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start() -> Self {
+        Self::start_with(confab::http::Timeouts::default())
+    }
+
+    /// A server that allows clients only these times.
+    pub fn start_with(timeouts: confab::http::Timeouts) -> Self {
         let (database, url) = TestDatabase::create();
         let store = Store::open(&url, PoolOptions::default()).expect("open test database");
         run_migrations(&mut store.connection().expect("connection")).expect("migrations");
-        let mut server = Self::serve(store, database);
+        let mut server = Self::serve(store, database, timeouts);
         server.database_url = match url {
             DatabaseUrl::Sqlite(path) | DatabaseUrl::Postgres(path) => path,
         };
@@ -151,10 +156,10 @@ impl TestServer {
             ..PoolOptions::default()
         };
         let store = Store::open(&url, options).expect("lazy pool");
-        Self::serve(store, TestDatabase::Unreachable)
+        Self::serve(store, TestDatabase::Unreachable, Default::default())
     }
 
-    fn serve(store: Store, database: TestDatabase) -> Self {
+    fn serve(store: Store, database: TestDatabase, timeouts: confab::http::Timeouts) -> Self {
         REGISTRY.check().expect("registry is consistent");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let address = listener.local_addr().expect("local address");
@@ -162,6 +167,7 @@ impl TestServer {
             store: store.clone(),
             registry: &REGISTRY,
             body_limit: DEFAULT_BODY_LIMIT,
+            timeouts,
             keys: std::sync::Arc::new(confab::auth::KeyCache::default()),
         };
         let (sender, receiver) = std::sync::mpsc::channel();
