@@ -68,6 +68,14 @@ struct ServeArgs {
         default_value_t = 10
     )]
     body_timeout_seconds: u64,
+    /// The most bytes a JSON attribute (`metadata`) may take, encoded; larger ones are 422.
+    #[arg(
+        long,
+        global = true,
+        env = "CONFAB_MAX_OBJECT_BYTES",
+        default_value_t = confab::jsonapi::input::DEFAULT_MAX_OBJECT_BYTES
+    )]
+    max_object_bytes: usize,
 }
 
 #[derive(Subcommand)]
@@ -201,6 +209,7 @@ fn serve(database_url: &str, args: &ServeArgs) -> Result<(), String> {
             println!("More keys: confab keys create --organisation demo [--scopes …] [--test]");
         }
     }
+    confab::jsonapi::input::set_max_object_bytes(args.max_object_bytes);
     let listener = TcpListener::bind(&args.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
     let state = AppState {

@@ -1,6 +1,8 @@
 //! Request documents for create and update, validated against the resource description. Every
 //! problem becomes its own error with a JSON Pointer into the request document.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use chrono::DateTime;
 use serde_json::{Map, Value};
 
@@ -41,6 +43,20 @@ impl Changes {
             .iter()
             .any(|(known, _)| known.name == attribute)
     }
+}
+
+/// The default bound on a JSON attribute's encoded size (`metadata`, and later `parts`).
+pub const DEFAULT_MAX_OBJECT_BYTES: usize = 64 * 1024;
+static MAX_OBJECT_BYTES: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_OBJECT_BYTES);
+
+/// Sets the bound on a JSON attribute's encoded size for this process (operators'
+/// `--max-object-bytes`). Bounding what enters bounds every document that shows it later.
+pub fn set_max_object_bytes(bytes: usize) {
+    MAX_OBJECT_BYTES.store(bytes.max(2), Ordering::Relaxed);
+}
+
+pub fn max_object_bytes() -> usize {
+    MAX_OBJECT_BYTES.load(Ordering::Relaxed)
 }
 
 /// document-meta: a `meta` member, where present, is an object.
@@ -512,7 +528,17 @@ fn to_sql_value(attribute: &Attribute, value: &Value) -> Result<SqlValue, String
             .map(|time| SqlValue::Timestamp(Some(truncate_to_micros(time.naive_utc()))))
             .ok_or_else(|| format!("`{name}` must be an RFC 3339 date-time string.")),
         AttributeKind::Object => match value {
-            Value::Object(_) => Ok(SqlValue::text(value.to_string())),
+            Value::Object(_) => {
+                let encoded = value.to_string();
+                let max = max_object_bytes();
+                if encoded.len() > max {
+                    return Err(format!(
+                        "`{name}` is {} bytes encoded; at most {max} are accepted.",
+                        encoded.len()
+                    ));
+                }
+                Ok(SqlValue::text(encoded))
+            }
             _ => Err(format!("`{name}` must be a JSON object.")),
         },
     }

@@ -396,3 +396,50 @@ fn every_response_carries_a_request_id() {
     assert!(made.iter().all(|id| id.len() == 32), "{made:?}");
     assert_ne!(made[0], made[1]);
 }
+
+/// A JSON attribute is at most 64 KiB encoded (the server's default): a larger one is 422 at
+/// the attribute, on create and update alike, and nothing is stored.
+#[test]
+fn json_attributes_are_bounded_in_size() {
+    let server = TestServer::start();
+    let limit = confab::jsonapi::input::DEFAULT_MAX_OBJECT_BYTES;
+    // {"note":"…"} is 11 bytes around the text.
+    let fits = serde_json::json!({"note": "a".repeat(limit - 11)});
+    let over = serde_json::json!({"note": "a".repeat(limit - 10)});
+    assert_eq!(fits.to_string().len(), limit);
+    let created = server.post(
+        "/api/conversations",
+        &serde_json::json!({"data": {"type": "Conversation", "attributes": {"channel": "chat", "metadata": fits}}}),
+    );
+    let document = crate::support::expect_document(&created, 201);
+    let id = document["data"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let refused = server.post(
+        "/api/conversations",
+        &serde_json::json!({"data": {"type": "Conversation", "attributes": {"channel": "chat", "metadata": over}}}),
+    );
+    expect_errors(
+        &refused,
+        422,
+        &[crate::support::pointer("/data/attributes/metadata")],
+    );
+    let update = server.patch(
+        &format!("/api/conversations/{id}"),
+        &serde_json::json!({"data": {"type": "Conversation", "id": id, "attributes": {"metadata": over}}}),
+    );
+    expect_errors(
+        &update,
+        422,
+        &[crate::support::pointer("/data/attributes/metadata")],
+    );
+    let listed = crate::support::expect_document(&server.get("/api/conversations"), 200);
+    assert_eq!(listed["data"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        listed["data"][0]["attributes"]["metadata"]["note"]
+            .as_str()
+            .map(str::len),
+        Some(limit - 11)
+    );
+}
