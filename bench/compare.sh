@@ -73,24 +73,20 @@ if [ "${PEERS:-1}" = 1 ] && [ -d "$peers_dir" ]; then
       python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["id"])'
   }
   peers_started+=("$peers_dir/peer-node-setup.sh" "$peers_dir/peer-setup.sh")
-  if bash "$peers_dir/peer-node-setup.sh" all >"$workdir/peer-node.log" 2>&1; then
-    base=http://127.0.0.1:${PEER_NODE_PORT:-8085}
-    cid=$(first_id "$base/conversation")
-    url["nestjs,one"]="$base/conversation/$cid?include=conversation_items"
-    url["nestjs,page"]="$base/conversation?page%5Bsize%5D=20&include=conversation_items"
-    servers+=(nestjs)
-  else
-    echo "(the NestJS peer did not start; see its script)" >&2
-  fi
-  if bash "$peers_dir/peer-setup.sh" all >"$workdir/peer-drf.log" 2>&1; then
-    base=http://127.0.0.1:${PEER_PORT:-8081}
-    cid=$(first_id "$base/conversations")
-    url["django,one"]="$base/conversations/$cid?include=conversation_items"
-    url["django,page"]="$base/conversations?page%5Bsize%5D=20&include=conversation_items"
-    servers+=(django)
-  else
-    echo "(the Django peer did not start; see its script)" >&2
-  fi
+  # start_peer NAME SCRIPT PORT COLLECTION: set up, seed and start a peer, and note its URLs.
+  start_peer() {
+    local name=$1 script=$2 base="http://127.0.0.1:$3" collection=$4 cid
+    if ! bash "$peers_dir/$script" all >"$workdir/$name.log" 2>&1; then
+      echo "(the $name peer did not start; see its script)" >&2
+      return
+    fi
+    cid=$(first_id "$base/$collection")
+    url["$name,one"]="$base/$collection/$cid?include=conversation_items"
+    url["$name,page"]="$base/$collection?page%5Bsize%5D=20&include=conversation_items"
+    servers+=("$name")
+  }
+  start_peer nestjs peer-node-setup.sh "${PEER_NODE_PORT:-8085}" conversation
+  start_peer django peer-setup.sh "${PEER_PORT:-8081}" conversations
 fi
 
 load() { # load URL CONNECTIONS -> "rps p50 p99" (latencies in microseconds)

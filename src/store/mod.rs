@@ -3,6 +3,7 @@
 //! boxed queries. This module knows tables and columns, not JSON:API.
 
 pub mod availability;
+mod in_json_array;
 mod migrations;
 pub mod model;
 pub mod query;

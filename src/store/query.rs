@@ -8,17 +8,14 @@
 use chrono::NaiveDateTime;
 use diesel::dsl::sql;
 use diesel::expression::expression_types::NotSelectable;
-use diesel::expression::{
-    is_aggregate, AppearsOnTable, Expression, MixedAggregates, SelectableExpression, ValidGrouping,
-};
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Bool, HasSqlType, Integer, Nullable, Text, Timestamp};
+use diesel::expression::{is_aggregate, Expression, MixedAggregates, ValidGrouping};
+use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamp};
+use diesel::Table;
 use diesel::{
     BoolExpressionMethods, BoxableExpression, ExpressionMethods, NullableExpressionMethods,
 };
-use diesel::{QueryResult, Table};
 
+use super::in_json_array::InJsonArray;
 use super::values::{ColumnKind, Direction, FromSqlValue, SqlValue};
 use super::{Backend, Dialect, StoreError, StoreResult};
 
@@ -89,50 +86,6 @@ pub fn values_of<V: FromSqlValue>(values: &[SqlValue]) -> StoreResult<Vec<V>> {
                 .ok_or_else(|| StoreError::Decode(format!("{value:?} does not fit the column")))
         })
         .collect()
-}
-
-/// `table.column IN (SELECT value FROM json_each(?))`, the values bound as one JSON array of
-/// strings: SQLite keeps one prepared statement for any number of values, where `IN (?, ?, …)`
-/// is a new statement, parsed again, for every list. A small typed expression of our own:
-/// Diesel's `sql()` literals are never cached. SQLite only (PostgreSQL's `= ANY($1)` already is).
-#[derive(Clone, Debug)]
-pub struct InJsonArray {
-    table: &'static str,
-    column: &'static str,
-    values: String,
-}
-
-impl Expression for InJsonArray {
-    type SqlType = Bool;
-}
-
-impl<T> AppearsOnTable<T> for InJsonArray {}
-
-impl<T> SelectableExpression<T> for InJsonArray {}
-
-impl ValidGrouping<()> for InJsonArray {
-    type IsAggregate = is_aggregate::Never;
-}
-
-impl QueryId for InJsonArray {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<DB> QueryFragment<DB> for InJsonArray
-where
-    DB: diesel::backend::Backend + HasSqlType<Text>,
-    String: ToSql<Text, DB>,
-{
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_identifier(self.table)?;
-        out.push_sql(".");
-        out.push_identifier(self.column)?;
-        out.push_sql(" IN (SELECT value FROM json_each(");
-        out.push_bind_param::<Text, _>(&self.values)?;
-        out.push_sql("))");
-        Ok(())
-    }
 }
 
 /// Boxes a boolean expression (nullable or not) as a [`Predicate`].
@@ -531,11 +484,7 @@ impl<T: Table + 'static> Columns<T> {
                 };
                 let values = serde_json::to_string(&texts)
                     .map_err(|error| StoreError::Decode(error.to_string()))?;
-                Ok(predicate(InJsonArray {
-                    table: self.table,
-                    column,
-                    values,
-                }))
+                Ok(predicate(InJsonArray::new(self.table, column, values)))
             }
             (Expr::Column(name), _) => (self.any_of)(name, values).unwrap_or_else(|| {
                 Err(StoreError::Decode(format!(

@@ -39,6 +39,25 @@ fn outcome(mut stream: TcpStream, since: Instant) -> (Option<u16>, Duration, Dur
     (status, answered, since.elapsed())
 }
 
+/// Opens a connection that sends `request` and never finishes it, and checks that the server
+/// answers it with `status` at once; returns the socket (still open on the client's side).
+fn answered_at_once(server: &TestServer, request: &str, status: &str) -> TcpStream {
+    let opened = Instant::now();
+    let mut socket = open(server, request);
+    let mut first = [0u8; 12];
+    let read = socket.read(&mut first).unwrap_or(0);
+    assert_eq!(
+        String::from_utf8_lossy(&first[..read]),
+        format!("HTTP/1.1 {status}")
+    );
+    assert!(
+        opened.elapsed() < Duration::from_millis(500),
+        "{status} after {:?}",
+        opened.elapsed()
+    );
+    socket
+}
+
 fn post_head(key: &str, extra: &str) -> String {
     format!(
         "POST /api/conversations HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {key}\r\n\
@@ -60,20 +79,7 @@ fn slow_and_idle_clients_are_cut_off() {
     // A well-formed but unknown key with a body that never finishes: 401 at once, each.
     for _ in 0..40 {
         let head = post_head(&fake, "Content-Length: 100000\r\n");
-        let opened = Instant::now();
-        let mut socket = open(&server, &format!("{head}{{"));
-        let mut first = [0u8; 12];
-        let read = socket.read(&mut first).unwrap_or(0);
-        assert_eq!(
-            &first[..read],
-            b"HTTP/1.1 401",
-            "a fake key is refused before its body"
-        );
-        assert!(
-            opened.elapsed() < Duration::from_millis(500),
-            "401 after {:?}",
-            opened.elapsed()
-        );
+        let socket = answered_at_once(&server, &format!("{head}{{"), "401");
         sockets.push(("fake key", 401, socket));
     }
     // A valid key, the same slow body: 408 once the body deadline passes.
@@ -86,20 +92,7 @@ fn slow_and_idle_clients_are_cut_off() {
     // by the server: see the issue's closing note.)
     for _ in 0..5 {
         let head = post_head(&server.key, "Transfer-Encoding: chunked\r\n");
-        let opened = Instant::now();
-        let mut socket = open(&server, &format!("{head}ffffffffffffffff\r\n{{"));
-        let mut first = [0u8; 12];
-        let read = socket.read(&mut first).unwrap_or(0);
-        assert_eq!(
-            &first[..read],
-            b"HTTP/1.1 411",
-            "a chunked body is refused at once"
-        );
-        assert!(
-            opened.elapsed() < Duration::from_millis(500),
-            "411 after {:?}",
-            opened.elapsed()
-        );
+        answered_at_once(&server, &format!("{head}ffffffffffffffff\r\n{{"), "411");
     }
     // Health answers meanwhile.
     let health = crate::support::http::send(server.address, "GET", "/health", &[], None);
