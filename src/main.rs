@@ -76,6 +76,14 @@ struct ServeArgs {
         default_value_t = confab::jsonapi::input::DEFAULT_MAX_OBJECT_BYTES
     )]
     max_object_bytes: usize,
+    /// Requests each key may make per minute on this instance (429 past it); 0 turns it off.
+    #[arg(
+        long,
+        global = true,
+        env = "CONFAB_RATE_LIMIT",
+        default_value_t = http::DEFAULT_REQUESTS_PER_MINUTE
+    )]
+    rate_limit: u32,
 }
 
 #[derive(Subcommand)]
@@ -220,6 +228,7 @@ fn serve(database_url: &str, args: &ServeArgs) -> Result<(), String> {
             body: Duration::from_secs(args.body_timeout_seconds.max(1)),
             ..Default::default()
         },
+        rate_limit: Arc::new(http::RateLimiter::new(args.rate_limit)),
         keys: Arc::new(KeyCache::new(Duration::from_secs(args.key_cache_seconds))),
     };
     let workers = std::thread::available_parallelism().map_or(2, usize::from);

@@ -111,7 +111,7 @@ pub fn is_well_formed(token: &str) -> bool {
 }
 
 /// The part of a key that may be shown and stored in clear: `sk_test_1a2b3c4d5e6f`.
-fn display_prefix(token: &str) -> &str {
+pub fn display_prefix(token: &str) -> &str {
     &token[..LIVE.len() + PREFIX_HEX_DIGITS]
 }
 

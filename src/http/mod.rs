@@ -3,8 +3,11 @@
 mod access_log;
 mod compress;
 pub mod error;
+
+pub use rate_limit::{RateLimiter, DEFAULT_REQUESTS_PER_MINUTE};
 mod extract;
 mod negotiate;
+mod rate_limit;
 mod routes;
 
 use std::net::TcpListener;
@@ -52,6 +55,8 @@ pub struct AppState {
     pub registry: &'static Registry,
     pub body_limit: usize,
     pub timeouts: Timeouts,
+    /// Requests per key per minute on this instance.
+    pub rate_limit: Arc<RateLimiter>,
     /// Keys verified moments ago, shared by the workers.
     pub keys: Arc<KeyCache>,
 }
@@ -76,6 +81,7 @@ pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io:
     let timeouts = state.timeouts;
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(rate_limit::rate_limit))
             .wrap(from_fn(negotiate::content_negotiation))
             // One line per request, with its id; keys redacted, headers never logged.
             .wrap(from_fn(access_log::access_log))

@@ -66,6 +66,9 @@ pub enum ApiError {
     /// A body sent without a `Content-Length` (chunked): its size cannot be judged up front.
     #[error("length required")]
     LengthRequired,
+    /// The key used up its requests for the current window.
+    #[error("rate limited for {retry_after} s")]
+    TooManyRequests { retry_after: u64 },
     /// The body did not arrive within the time allowed for it.
     #[error("request body not received within {seconds} s")]
     RequestTimeout { seconds: u64 },
@@ -174,6 +177,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::RequestTimeout { .. } => 408,
             ApiError::LengthRequired => 411,
+            ApiError::TooManyRequests { .. } => 429,
             ApiError::Unavailable(_) => 503,
             ApiError::Internal(_) => 500,
             ApiError::Many(problems) => most_general_status(problems),
@@ -299,6 +303,14 @@ impl ApiError {
                 "Not acceptable",
                 detail.clone(),
                 Some(ErrorSource::header("Accept")),
+            ),
+            ApiError::TooManyRequests { retry_after } => (
+                "too_many_requests",
+                "Too many requests",
+                format!(
+                    "This key has used its requests for now; retry in {retry_after} s (see the RateLimit header)."
+                ),
+                Some(ErrorSource::header("Authorization")),
             ),
             ApiError::LengthRequired => (
                 "length_required",

@@ -72,7 +72,10 @@ fn slow_and_idle_clients_are_cut_off() {
         body: Duration::from_secs(1),
         keep_alive: Duration::from_secs(1),
     };
-    let server = TestServer::start_with(timeouts);
+    let server = TestServer::start_with(crate::support::Settings {
+        timeouts,
+        ..Default::default()
+    });
     let fake = format!("sk_test_{}", "0".repeat(64));
     let started = Instant::now();
     let mut sockets = Vec::new();

@@ -542,3 +542,40 @@ fn a_revoked_key_in_use_stops_working_within_the_cache_lifetime() {
     assert!(revoked_at.elapsed() >= std::time::Duration::from_millis(1500));
     expect_unauthorized(&send(), true);
 }
+
+/// Each key may make so many requests a minute on an instance (generous by default; 5 here).
+/// Every answer to a key says where it stands (the IETF RateLimit fields); past the quota it is
+/// 429 with Retry-After, and other keys are untouched.
+#[test]
+fn keys_are_rate_limited_and_told_so() {
+    let server = TestServer::start_with(crate::support::Settings {
+        requests_per_minute: 5,
+        ..Default::default()
+    });
+    let other = server.add_tenant("Other", SCOPES);
+    let send = |key: &str| server.request_as(Some(key), "GET", "/api/conversations", None);
+    for remaining in (0..5).rev() {
+        let response = send(&server.key);
+        expect_document(&response, 200);
+        assert_eq!(
+            response.header("ratelimit-policy"),
+            Some("\"per-key\";q=5;w=60")
+        );
+        let state = response.header("ratelimit").unwrap_or_default().to_string();
+        assert!(
+            state.starts_with(&format!("\"per-key\";r={remaining};t=")),
+            "{state}"
+        );
+    }
+    let refused = send(&server.key);
+    crate::support::expect_errors(&refused, 429, &[crate::support::header("Authorization")]);
+    let retry_after: u64 = refused
+        .header("retry-after")
+        .and_then(|seconds| seconds.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert!(refused
+        .header("ratelimit")
+        .is_some_and(|state| state.starts_with("\"per-key\";r=0;t=")));
+    expect_document(&send(&other.key), 200);
+}

@@ -94,6 +94,23 @@ impl Drop for TestDatabase {
     }
 }
 
+/// What a test server allows its clients.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    pub timeouts: confab::http::Timeouts,
+    /// Per key; 0 turns the limit off.
+    pub requests_per_minute: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            timeouts: confab::http::Timeouts::default(),
+            requests_per_minute: confab::http::DEFAULT_REQUESTS_PER_MINUTE,
+        }
+    }
+}
+
 /// An organisation and one of its keys.
 #[derive(Clone, Debug)]
 pub struct Tenant {
@@ -117,15 +134,15 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start() -> Self {
-        Self::start_with(confab::http::Timeouts::default())
+        Self::start_with(Settings::default())
     }
 
-    /// A server that allows clients only these times.
-    pub fn start_with(timeouts: confab::http::Timeouts) -> Self {
+    /// A server with these client timeouts and rate limit.
+    pub fn start_with(settings: Settings) -> Self {
         let (database, url) = TestDatabase::create();
         let store = Store::open(&url, PoolOptions::default()).expect("open test database");
         run_migrations(&mut store.connection().expect("connection")).expect("migrations");
-        let mut server = Self::serve(store, database, timeouts);
+        let mut server = Self::serve(store, database, settings);
         server.database_url = match url {
             DatabaseUrl::Sqlite(path) | DatabaseUrl::Postgres(path) => path,
         };
@@ -156,10 +173,10 @@ impl TestServer {
             ..PoolOptions::default()
         };
         let store = Store::open(&url, options).expect("lazy pool");
-        Self::serve(store, TestDatabase::Unreachable, Default::default())
+        Self::serve(store, TestDatabase::Unreachable, Settings::default())
     }
 
-    fn serve(store: Store, database: TestDatabase, timeouts: confab::http::Timeouts) -> Self {
+    fn serve(store: Store, database: TestDatabase, settings: Settings) -> Self {
         REGISTRY.check().expect("registry is consistent");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let address = listener.local_addr().expect("local address");
@@ -167,7 +184,10 @@ impl TestServer {
             store: store.clone(),
             registry: &REGISTRY,
             body_limit: DEFAULT_BODY_LIMIT,
-            timeouts,
+            timeouts: settings.timeouts,
+            rate_limit: std::sync::Arc::new(confab::http::RateLimiter::new(
+                settings.requests_per_minute,
+            )),
             keys: std::sync::Arc::new(confab::auth::KeyCache::default()),
         };
         let (sender, receiver) = std::sync::mpsc::channel();
