@@ -229,6 +229,7 @@ fn serve(database_url: &str, args: &ServeArgs) -> Result<(), String> {
             ..Default::default()
         },
         rate_limit: Arc::new(http::RateLimiter::new(args.rate_limit)),
+        metrics: Default::default(),
         keys: Arc::new(KeyCache::new(Duration::from_secs(args.key_cache_seconds))),
     };
     let workers = std::thread::available_parallelism().map_or(2, usize::from);

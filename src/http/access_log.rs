@@ -9,8 +9,10 @@ use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::Error;
+use actix_web::{web, Error};
 
+use super::metrics::Labels;
+use super::AppState;
 use crate::jsonapi::error::ApiError;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -55,6 +57,29 @@ pub fn redact(text: &str) -> String {
     redacted
 }
 
+/// A request's metric labels: its route pattern, and its type when the route has one (only
+/// registered type names, so labels stay few whatever clients send).
+fn labels<B>(response: &ServiceResponse<B>, state: &AppState, method: String) -> Labels {
+    let request = response.request();
+    let route = request
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_string());
+    let resource_type = request
+        .match_info()
+        .get("type")
+        .map(|path| match state.registry.by_path(path) {
+            Some(resource) => resource.path.to_string(),
+            None => "unknown".to_string(),
+        })
+        .unwrap_or_default();
+    Labels {
+        route,
+        resource_type,
+        method,
+        status: response.status().as_u16(),
+    }
+}
+
 pub async fn access_log(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -73,18 +98,31 @@ pub async fn access_log(
             request.version()
         )
     });
+    let method = request.method().to_string();
+    let state = request.app_data::<web::Data<AppState>>().cloned();
     let mut response = next.call(request).await?;
     // Faults are logged here, where the request's id is known, and never sent to the client.
+    let mut database_error = false;
     if let Some(error) = response.response().error() {
         match error.as_error::<ApiError>() {
             Some(ApiError::Internal(detail)) => {
+                database_error = true;
                 log::error!("internal error: {} request_id={id}", redact(detail))
             }
             Some(ApiError::Unavailable(detail)) => {
+                database_error = true;
                 log::warn!("database unavailable: {} request_id={id}", redact(detail))
             }
             _ => {}
         }
+    }
+    if let Some(state) = state {
+        if database_error {
+            state.metrics.database_error();
+        }
+        state
+            .metrics
+            .record(labels(&response, &state, method), started.elapsed());
     }
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);

@@ -4,8 +4,10 @@ mod access_log;
 mod compress;
 pub mod error;
 
+pub use metrics::Metrics;
 pub use rate_limit::{RateLimiter, DEFAULT_REQUESTS_PER_MINUTE};
 mod extract;
+mod metrics;
 mod negotiate;
 mod rate_limit;
 mod routes;
@@ -55,6 +57,8 @@ pub struct AppState {
     pub registry: &'static Registry,
     pub body_limit: usize,
     pub timeouts: Timeouts,
+    /// What `/metrics` reports.
+    pub metrics: Arc<metrics::Metrics>,
     /// Requests per key per minute on this instance.
     pub rate_limit: Arc<RateLimiter>,
     /// Keys verified moments ago, shared by the workers.

@@ -29,6 +29,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .default_service(web::to(|r: HttpRequest| not_allowed(r, &[Method::GET]))),
         )
         .service(
+            web::resource("/metrics")
+                .route(web::get().to(super::metrics::metrics))
+                .default_service(web::to(|r: HttpRequest| not_allowed(r, &[Method::GET]))),
+        )
+        .service(
             web::resource("/api/{type}")
                 .route(web::get().to(fetch_collection))
                 .route(web::post().to(create))

@@ -255,6 +255,11 @@ impl Store {
         self.pool.max_size()
     }
 
+    /// The pool's connections: open, and open but idle.
+    pub fn pool_state(&self) -> diesel::r2d2::State {
+        self.pool.state()
+    }
+
     /// A pooled connection; `Unavailable` at once while the database is known to be down.
     pub fn connection(&self) -> StoreResult<PooledDb> {
         self.availability.check()?;

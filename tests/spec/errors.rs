@@ -89,6 +89,14 @@ fn a_database_known_down_is_answered_at_once() {
             started.elapsed()
         );
     }
+    // Each was a database error, and /metrics (which needs no database) says so.
+    let metrics = crate::support::http::send(server.address, "GET", "/metrics", &[], None);
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics.text().contains("confab_db_errors_total 5"),
+        "{}",
+        metrics.text()
+    );
 }
 
 /// When the database comes back, the store's probe notices within a fraction of a second and

@@ -62,3 +62,45 @@ fn seeding_is_deterministic_and_refuses_to_run_twice() {
         json!("2025-01-01T00:00:29.000000Z")
     );
 }
+
+/// `/metrics` in the Prometheus text format: requests by route, type and status, a latency
+/// histogram per route, the pool's connections and database errors. Every sample line is
+/// `name{labels} value`, and the counts match what was sent.
+#[test]
+fn metrics_count_what_was_served() {
+    let server = TestServer::start();
+    for _ in 0..3 {
+        crate::support::expect_document(&server.get("/api/conversations"), 200);
+    }
+    let missing = server.get("/api/conversations/00000000-0000-4000-8000-000000000000");
+    assert_eq!(missing.status, 404);
+    let response = crate::support::http::send(server.address, "GET", "/metrics", &[], None);
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let text = response.text();
+    let sample = |line: &str| {
+        let (name, value) = line.rsplit_once(' ').unwrap_or_default();
+        !name.is_empty() && value.parse::<f64>().is_ok()
+    };
+    for line in text
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+    {
+        assert!(sample(line), "not a sample line: {line:?}");
+    }
+    for expected in [
+        "confab_http_requests_total{route=\"/api/{type}\",type=\"conversations\",method=\"GET\",status=\"200\"} 3",
+        "confab_http_requests_total{route=\"/api/{type}/{id}\",type=\"conversations\",method=\"GET\",status=\"404\"} 1",
+        "confab_http_request_duration_seconds_count{route=\"/api/{type}\"} 3",
+        "confab_http_request_duration_seconds_bucket{route=\"/api/{type}\",le=\"+Inf\"} 3",
+        "# TYPE confab_http_request_duration_seconds histogram",
+        "confab_db_pool_max_connections 8",
+        "confab_db_errors_total 0",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(text.contains("confab_db_pool_connections "), "{text}");
+}

@@ -188,6 +188,7 @@ impl TestServer {
             rate_limit: std::sync::Arc::new(confab::http::RateLimiter::new(
                 settings.requests_per_minute,
             )),
+            metrics: Default::default(),
             keys: std::sync::Arc::new(confab::auth::KeyCache::default()),
         };
         let (sender, receiver) = std::sync::mpsc::channel();
