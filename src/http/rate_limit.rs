@@ -55,7 +55,11 @@ impl RateLimiter {
         if windows.len() >= MAX_KEYS && !windows.contains_key(key) {
             windows.clear();
         }
-        let (started, used) = windows.entry(key.to_string()).or_insert((now, 0));
+        // A known key costs no allocation; a new one is copied once.
+        if !windows.contains_key(key) {
+            windows.insert(key.to_string(), (now, 0));
+        }
+        let (started, used) = windows.get_mut(key)?;
         if now.duration_since(*started) >= WINDOW {
             *started = now;
             *used = 0;

@@ -293,10 +293,8 @@ macro_rules! stored_model {
             ) -> $crate::store::StoreResult<usize> {
                 use diesel::prelude::*;
                 use $crate::store::schema::$table;
-                let columns = $crate::store::Columns::of::<Self>(conn.dialect());
-                let predicate = columns.all(conditions)?.ok_or_else(|| {
-                    $crate::store::StoreError::Decode("an update without a condition".into())
-                })?;
+                let predicate = $crate::store::Columns::of::<Self>(conn.dialect())
+                    .required(conditions, "an update")?;
                 Ok(diesel::update($table::table)
                     .filter(predicate)
                     .set(changes)
@@ -309,10 +307,8 @@ macro_rules! stored_model {
             ) -> $crate::store::StoreResult<usize> {
                 use diesel::prelude::*;
                 use $crate::store::schema::$table;
-                let columns = $crate::store::Columns::of::<Self>(conn.dialect());
-                let predicate = columns.all(conditions)?.ok_or_else(|| {
-                    $crate::store::StoreError::Decode("a delete without a condition".into())
-                })?;
+                let predicate = $crate::store::Columns::of::<Self>(conn.dialect())
+                    .required(conditions, "a delete")?;
                 Ok(diesel::delete($table::table.filter(predicate)).execute(conn)?)
             }
         }

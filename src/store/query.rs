@@ -356,6 +356,12 @@ impl<T: Table + 'static> Columns<T> {
         Ok(joined)
     }
 
+    /// Every condition, joined by AND, for a write that must never touch a whole table.
+    pub fn required(&self, conditions: &[Condition], write: &str) -> StoreResult<Predicate<T>> {
+        self.all(conditions)?
+            .ok_or_else(|| StoreError::Decode(format!("{write} without a condition")))
+    }
+
     pub fn predicate(&self, condition: &Condition) -> StoreResult<Predicate<T>> {
         match condition {
             Condition::Equals(column, value) => {
