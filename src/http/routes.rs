@@ -312,7 +312,11 @@ async fn fetch_relationship(state: web::Data<AppState>, request: HttpRequest) ->
         let resource = call.resource()?;
         let relationship = call.relationship(resource)?;
         let target = call.registry.target(relationship)?;
-        let query = call.query(resource, Endpoint::Linkage)?;
+        let endpoint = match relationship.cardinality {
+            Cardinality::ToMany { .. } => Endpoint::PagedLinkage,
+            Cardinality::ToOne { .. } => Endpoint::Linkage,
+        };
+        let query = call.query(resource, endpoint)?;
         principal.require(resource.scope_family, Access::Read)?;
         principal.require(target.scope_family, Access::Read)?;
         let tenant = principal.tenant();

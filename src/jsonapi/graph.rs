@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::error::ApiError;
-use super::query::{IncludeTree, Query};
+use super::query::{IncludeTree, Query, INCLUDED_PER_PARENT};
 use super::render::Writer;
 use super::resource::{Cardinality, Record, Registry, ResourceType, Tenant};
 use crate::store::{Condition, Db, Direction, Expr, Selection, SqlValue};
@@ -85,7 +85,23 @@ struct Node {
     resource: &'static ResourceType,
     record: Box<dyn Record>,
     /// To-many linkage (child nodes), present only where it was loaded.
-    to_many: Vec<(&'static str, Vec<usize>)>,
+    to_many: Vec<LoadedToMany>,
+}
+
+/// The children of one to-many relationship that an include brought: at most
+/// [`INCLUDED_PER_PARENT`], and whether the relationship holds more.
+struct LoadedToMany {
+    name: &'static str,
+    children: Vec<usize>,
+    more: bool,
+}
+
+/// The ids of a to-many relationship to render as its linkage.
+pub struct ToManyLinkage<'g> {
+    pub name: &'static str,
+    pub ids: Vec<&'g str>,
+    /// Only the first [`INCLUDED_PER_PARENT`] are given; `links.next` pages through the rest.
+    pub more: bool,
 }
 
 /// Hashes the (type, id) keys of a graph: ids are UUIDs, so a multiply-and-fold of their bytes
@@ -186,8 +202,8 @@ impl<'r> Graph<'r> {
                         .map(|&parent| self.nodes[parent].record.id())
                         .collect();
                     let values = ids.into_iter().map(SqlValue::text).collect();
-                    let loaded = self.load_into(conn, target, column, values)?;
-                    self.link_to_many(parents, relationship.name, column, &loaded);
+                    let (loaded, more) = self.load_children(conn, target, column, values)?;
+                    self.link_to_many(parents, relationship.name, column, &loaded, &more);
                     loaded
                 }
             };
@@ -217,12 +233,70 @@ impl<'r> Graph<'r> {
             .collect())
     }
 
+    /// One statement: the children of `parents` (ids, as values of `column`), at most
+    /// [`INCLUDED_PER_PARENT`] each, added to the graph. Returns their nodes in load order and
+    /// the parents that have more.
+    fn load_children(
+        &mut self,
+        conn: &mut Db,
+        target: &'static ResourceType,
+        column: &'static str,
+        parents: Vec<SqlValue>,
+    ) -> Result<(Vec<usize>, BTreeSet<String>), ApiError> {
+        let mut more = BTreeSet::new();
+        if parents.is_empty() {
+            return Ok((Vec::new(), more));
+        }
+        // One beyond the bound tells whether a parent has more.
+        let fetch = INCLUDED_PER_PARENT + 1;
+        let tenant: Vec<Condition> = target.tenant_condition(self.tenant).into_iter().collect();
+        let mut selection = Selection::default().filters(tenant.iter().cloned());
+        if parents.len() == 1 {
+            selection = selection
+                .filter(Condition::In(column, parents))
+                .limit(fetch);
+        } else {
+            selection = selection
+                .filter(Condition::In(column, parents.clone()))
+                .filter(Condition::FirstPerGroup {
+                    group: column,
+                    values: parents,
+                    scope: tenant,
+                    order: target.order(),
+                    limit: fetch,
+                });
+        }
+        selection = selection.order_by(Expr::Column(column), Direction::Ascending);
+        for (column, direction) in target.order() {
+            selection = selection.order_by(Expr::Column(column), direction);
+        }
+        let records = (target.storage.load)(conn, &selection)?;
+        let mut nodes = Vec::with_capacity(records.len());
+        let mut current: Option<(String, i64)> = None;
+        for record in records {
+            let parent = record.text(column).unwrap_or_default();
+            match &mut current {
+                Some((id, count)) if id == parent => *count += 1,
+                _ => current = Some((parent.to_string(), 1)),
+            }
+            if let Some((id, count)) = &current {
+                if *count > INCLUDED_PER_PARENT {
+                    more.insert(id.clone());
+                    continue;
+                }
+            }
+            nodes.push(self.insert(target, record));
+        }
+        Ok((nodes, more))
+    }
+
     fn link_to_many(
         &mut self,
         parents: &[usize],
         name: &'static str,
         column: &str,
         children: &[usize],
+        more: &BTreeSet<String>,
     ) {
         let mut linkage: HashMap<&str, Vec<usize>, BuildHasherDefault<KeyHasher>> =
             HashMap::default();
@@ -231,30 +305,23 @@ impl<'r> Graph<'r> {
                 linkage.entry(parent_id).or_default().push(child);
             }
         }
-        let linked: Vec<(usize, Vec<usize>)> = parents
+        let linked: Vec<(usize, LoadedToMany)> = parents
             .iter()
             .map(|&parent| {
-                let ids = linkage
-                    .get(self.nodes[parent].record.id())
-                    .cloned()
-                    .unwrap_or_default();
-                (parent, ids)
+                let id = self.nodes[parent].record.id();
+                let loaded = LoadedToMany {
+                    name,
+                    children: linkage.get(id).cloned().unwrap_or_default(),
+                    more: more.contains(id),
+                };
+                (parent, loaded)
             })
             .collect();
-        for (parent, children) in linked {
+        for (parent, loaded) in linked {
             let node = &mut self.nodes[parent];
-            node.to_many.retain(|(existing, _)| *existing != name);
-            node.to_many.push((name, children));
+            node.to_many.retain(|existing| existing.name != name);
+            node.to_many.push(loaded);
         }
-    }
-
-    /// The to-many linkage of the first primary resource (the relationship endpoint's data).
-    pub fn primary_linkage(&self, name: &str) -> Option<Vec<&str>> {
-        let node = &self.nodes[*self.primary.first()?];
-        node.to_many
-            .iter()
-            .find(|(existing, _)| *existing == name)
-            .map(|(_, children)| self.ids(children))
     }
 
     fn ids(&self, nodes: &[usize]) -> Vec<&str> {
@@ -266,10 +333,14 @@ impl<'r> Graph<'r> {
 
     fn render(&self, out: &mut Writer, index: usize, query: &Query) {
         let node = &self.nodes[index];
-        let to_many: Vec<(&'static str, Vec<&str>)> = node
+        let to_many: Vec<ToManyLinkage<'_>> = node
             .to_many
             .iter()
-            .map(|(name, children)| (*name, self.ids(children)))
+            .map(|loaded| ToManyLinkage {
+                name: loaded.name,
+                ids: self.ids(&loaded.children),
+                more: loaded.more,
+            })
             .collect();
         out.resource(node.resource, node.record.as_ref(), &to_many, query);
     }

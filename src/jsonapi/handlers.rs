@@ -9,7 +9,7 @@ use super::document::{JsonApiObject, Link, Links};
 use super::graph::{self, not_found, Graph};
 use super::input::{Changes, ToOneChange};
 use super::listing::{self, Listing, CURSOR_PROFILE};
-use super::query::{IncludeTree, Query};
+use super::query::Query;
 use super::render::Writer;
 use super::resource::{
     Cardinality, InitialValue, NewRow, Record, Registry, Relationship, ResourceType, ServerValue,
@@ -99,13 +99,7 @@ impl Context<'_> {
             self_link: Some(Link::Url(self.self_link.clone())),
             ..listing.links
         };
-        let meta = listing.total.map(|total| {
-            let mut page = Map::new();
-            page.insert("total".into(), total.into());
-            let mut meta = Map::new();
-            meta.insert("page".into(), Value::Object(page));
-            meta
-        });
+        let meta = page_meta(listing.total);
         let mut jsonapi = JsonApiObject::default();
         if listing.cursor_profile {
             jsonapi.profile = vec![CURSOR_PROFILE.to_string()];
@@ -125,6 +119,17 @@ impl Context<'_> {
     ) -> Result<Box<dyn Record>, ApiError> {
         graph::load_one(conn, resource, self.tenant, id)?.ok_or_else(|| not_found(resource, id))
     }
+}
+
+/// `meta.page.total`, when the client asked for the count.
+fn page_meta(total: Option<i64>) -> Option<Map<String, Value>> {
+    total.map(|total| {
+        let mut page = Map::new();
+        page.insert("total".into(), total.into());
+        let mut meta = Map::new();
+        meta.insert("page".into(), Value::Object(page));
+        meta
+    })
 }
 
 /// `GET /api/{type}`
@@ -191,7 +196,8 @@ pub fn fetch_related(
     }
 }
 
-/// `GET /api/{type}/{id}/relationships/{relationship}`: resource linkage.
+/// `GET /api/{type}/{id}/relationships/{relationship}`: resource linkage; to-many linkage in
+/// pages, as a collection is.
 pub fn fetch_relationship(
     conn: &mut Db,
     context: &Context<'_>,
@@ -200,49 +206,65 @@ pub fn fetch_relationship(
     relationship: &'static Relationship,
 ) -> Result<Rendered, ApiError> {
     let parent = context.find(conn, resource, id)?;
-    let resource_url = resource.resource_url(parent.id());
-    let links = Links {
-        self_link: Some(Link::Url(context.self_link.clone())),
-        related: Some(Link::Url(format!("{resource_url}/{}", relationship.name))),
-        ..Links::default()
-    };
+    let related = format!(
+        "{}/{}",
+        resource.resource_url(parent.id()),
+        relationship.name
+    );
     let mut out = Writer::with_capacity(1024);
-    out.open_document(&JsonApiObject::default(), Some(&links))?;
+    let mut profiles = Vec::new();
     match relationship.cardinality {
-        Cardinality::ToOne { column, .. } => match parent.text(column) {
-            Some(related) => {
-                out.identifier(relationship.target, related);
-            }
-            None => {
-                out.raw("null");
-            }
-        },
-        Cardinality::ToMany { .. } => {
-            let mut graph = context.graph();
-            graph.add_primary(resource, vec![parent]);
-            let tree = IncludeTree {
-                children: vec![(relationship, IncludeTree::default())],
+        Cardinality::ToOne { column, .. } => {
+            let links = Links {
+                self_link: Some(Link::Url(context.self_link.clone())),
+                related: Some(Link::Url(related)),
+                ..Links::default()
             };
-            graph.include(conn, &tree)?;
+            out.open_document(&JsonApiObject::default(), Some(&links))?;
+            match parent.text(column) {
+                Some(related) => out.identifier(relationship.target, related),
+                None => out.raw("null"),
+            };
+            out.close_document(None)?;
+        }
+        Cardinality::ToMany { .. } => {
+            let target = context.registry.target(relationship)?;
+            let column = context.registry.inverse_column(relationship)?;
+            let scope = vec![Condition::Equals(column, SqlValue::text(parent.id()))];
+            let listing = listing::list(
+                conn,
+                context.registry,
+                target,
+                context.tenant,
+                scope,
+                context.query,
+                &context.path,
+            )?;
+            let links = Links {
+                self_link: Some(Link::Url(context.self_link.clone())),
+                related: Some(Link::Url(related)),
+                ..listing.links
+            };
+            let mut jsonapi = JsonApiObject::default();
+            if listing.cursor_profile {
+                jsonapi.profile = vec![CURSOR_PROFILE.to_string()];
+            }
+            out.open_document(&jsonapi, Some(&links))?;
             out.byte(b'[');
-            for (index, related) in graph
-                .primary_linkage(relationship.name)
-                .unwrap_or_default()
-                .into_iter()
-                .enumerate()
-            {
+            for (index, record) in listing.records.iter().enumerate() {
                 if index > 0 {
                     out.byte(b',');
                 }
-                out.identifier(relationship.target, related);
+                out.identifier(target.name, record.id());
             }
             out.byte(b']');
+            out.close_document(page_meta(listing.total).as_ref())?;
+            profiles = jsonapi.profile;
         }
     }
-    out.close_document(None)?;
     Ok(Rendered {
         body: out.into_bytes(),
-        profiles: Vec::new(),
+        profiles,
     })
 }
 

@@ -6,9 +6,16 @@ use serde::Serialize;
 
 use super::document::{JsonApiObject, Links, Meta};
 use super::error::ApiError;
-use super::query::Query;
+use super::graph::ToManyLinkage;
+use super::query::{Query, INCLUDED_PER_PARENT};
 use super::resource::{Cardinality, Record, ResourceType};
 use crate::store::{write_timestamp, Field};
+
+/// The query of a to-many linkage's second page, after the [`INCLUDED_PER_PARENT`] that an
+/// include brings (brackets percent-encoded, as in every other link).
+static NEXT_LINKAGE_PAGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("?page%5Boffset%5D={INCLUDED_PER_PARENT}&page%5Blimit%5D={INCLUDED_PER_PARENT}")
+});
 
 /// A JSON document under construction.
 pub struct Writer {
@@ -136,7 +143,7 @@ impl Writer {
         &mut self,
         resource: &ResourceType,
         record: &dyn Record,
-        to_many: &[(&'static str, Vec<&str>)],
+        to_many: &[ToManyLinkage<'_>],
         query: &Query,
     ) -> &mut Self {
         let id = record.id();
@@ -179,6 +186,22 @@ impl Writer {
             ]);
             self.raw(",\"related\":");
             self.joined(&[base[0], base[1], base[2], base[3], "/", relationship.name]);
+            let loaded = to_many
+                .iter()
+                .find(|loaded| loaded.name == relationship.name);
+            if loaded.is_some_and(|loaded| loaded.more) {
+                // The include gave the first page of the linkage; this is the second.
+                self.raw(",\"next\":");
+                self.joined(&[
+                    base[0],
+                    base[1],
+                    base[2],
+                    base[3],
+                    "/relationships/",
+                    relationship.name,
+                    &NEXT_LINKAGE_PAGE,
+                ]);
+            }
             self.byte(b'}');
             match relationship.cardinality {
                 Cardinality::ToOne { column, .. } => {
@@ -189,11 +212,9 @@ impl Writer {
                     };
                 }
                 Cardinality::ToMany { .. } => {
-                    if let Some((_, ids)) =
-                        to_many.iter().find(|(name, _)| *name == relationship.name)
-                    {
+                    if let Some(loaded) = loaded {
                         self.raw(",\"data\":[");
-                        for (index, related) in ids.iter().enumerate() {
+                        for (index, related) in loaded.ids.iter().enumerate() {
                             if index > 0 {
                                 self.byte(b',');
                             }

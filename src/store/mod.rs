@@ -3,6 +3,7 @@
 //! boxed queries. This module knows tables and columns, not JSON:API.
 
 pub mod availability;
+mod first_per_group;
 mod in_json_array;
 mod migrations;
 pub mod model;

@@ -15,6 +15,7 @@ use diesel::{
     BoolExpressionMethods, BoxableExpression, ExpressionMethods, NullableExpressionMethods,
 };
 
+use super::first_per_group::FirstPerGroup;
 use super::in_json_array::InJsonArray;
 use super::values::{ColumnKind, Direction, FromSqlValue, SqlValue};
 use super::{Backend, Dialect, StoreError, StoreResult};
@@ -197,6 +198,15 @@ pub enum Condition {
     Any(Vec<Condition>),
     /// All hold (an empty list holds always).
     All(Vec<Condition>),
+    /// The row is among the first `limit` of its group: rows whose `group` column is among
+    /// `values`, counted in `order` among those that meet `scope` (equalities on text columns).
+    FirstPerGroup {
+        group: &'static str,
+        values: Vec<SqlValue>,
+        scope: Vec<Condition>,
+        order: Vec<(&'static str, Direction)>,
+        limit: i64,
+    },
 }
 
 /// What a load asks for: conditions, an order, and a window.
@@ -413,7 +423,57 @@ impl<T: Table + 'static> Columns<T> {
             Condition::All(conditions) => Ok(self
                 .all(conditions)?
                 .unwrap_or_else(|| predicate(sql::<Bool>("1 = 1")))),
+            Condition::FirstPerGroup {
+                group,
+                values,
+                scope,
+                order,
+                limit,
+            } => self.first_per_group(group, values, scope, order, *limit),
         }
+    }
+
+    fn first_per_group(
+        &self,
+        group: &'static str,
+        values: &[SqlValue],
+        scope: &[Condition],
+        order: &[(&'static str, Direction)],
+        limit: i64,
+    ) -> StoreResult<Predicate<T>> {
+        // Every name is checked to be a column of this table before it goes into SQL.
+        for name in std::iter::once(group).chain(order.iter().map(|(column, _)| *column)) {
+            self.column(name)?;
+        }
+        let texts: Vec<&str> = values
+            .iter()
+            .map(|value| match value {
+                SqlValue::Text(Some(text)) => Ok(text.as_str()),
+                other => Err(mismatch(&Expr::Column(group), other)),
+            })
+            .collect::<StoreResult<_>>()?;
+        let scope = scope
+            .iter()
+            .map(|condition| match condition {
+                Condition::Equals(column, SqlValue::Text(Some(text))) => {
+                    self.column(column)?;
+                    Ok((*column, text.clone()))
+                }
+                other => Err(StoreError::Decode(format!(
+                    "{other:?} cannot scope a per-group limit"
+                ))),
+            })
+            .collect::<StoreResult<_>>()?;
+        Ok(predicate(FirstPerGroup {
+            dialect: self.dialect,
+            table: self.table,
+            group,
+            values: serde_json::to_string(&texts)
+                .map_err(|error| StoreError::Decode(error.to_string()))?,
+            scope,
+            order: order.to_vec(),
+            limit,
+        }))
     }
 
     /// A text expression for the string functions, nullable or not.

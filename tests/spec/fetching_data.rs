@@ -159,6 +159,9 @@ fn relationship_linkage_to_one_and_to_many() {
             "links": {
                 "self": format!("/api/organisations/{organisation}/relationships/conversations"),
                 "related": format!("/api/organisations/{organisation}/conversations"),
+                "first": format!("/api/organisations/{organisation}/relationships/conversations?page%5Boffset%5D=0&page%5Blimit%5D=100"),
+                "prev": null,
+                "next": null,
             },
             "data": [{"type": "Conversation", "id": conversation}],
         })

@@ -196,3 +196,89 @@ fn include_costs_one_statement_per_path_level_whatever_the_page_size() {
     // Connection check-out ping + key lookup + conversations + items + organisations.
     assert!(one <= 5, "{one} statements");
 }
+
+fn ids(resources: &Value) -> Vec<String> {
+    keys(resources).into_iter().map(|(_, id)| id).collect()
+}
+
+#[test]
+fn an_included_to_many_brings_at_most_100_per_parent_and_links_to_the_rest() {
+    // pagination, resource-relationships-pagination, pagination-links-object, pagination-keys,
+    // pagination-unavailable-link: the relationship's `next` pages its linkage endpoint
+    let server = TestServer::start();
+    let organisation = server.organisation.clone();
+    let long = server.create_conversation(&organisation, json!({"channel": "chat"}));
+    let short = server.create_conversation(&organisation, json!({"channel": "chat"}));
+    let long_items: Vec<String> = (0..102)
+        .map(|n| server.create_item(&long, &format!("item {n}")))
+        .collect();
+    let short_item = server.create_item(&short, "only");
+    let next = format!(
+        "/api/conversations/{long}/relationships/conversation_items?page%5Boffset%5D=100&page%5Blimit%5D=100"
+    );
+
+    // One parent: a LIMIT. Several: a window per parent. Both stop at 100.
+    let one = expect_document(
+        &server.get(&format!(
+            "/api/conversations/{long}?include=conversation_items"
+        )),
+        200,
+    );
+    let relationship = &one["data"]["relationships"]["conversation_items"];
+    assert_eq!(ids(&relationship["data"]), long_items[..100].to_vec());
+    assert_eq!(relationship["links"]["next"], json!(next));
+    assert_eq!(ids(&one["included"]), long_items[..100].to_vec());
+
+    let before = server.statements();
+    let page = expect_document(
+        &server.get("/api/conversations?include=conversation_items"),
+        200,
+    );
+    assert_eq!(server.statements() - before, 2, "one page, one include");
+    let data = page["data"].as_array().expect("primary data");
+    assert_eq!(data.len(), 2);
+    for conversation in data {
+        let relationship = &conversation["relationships"]["conversation_items"];
+        if conversation["id"] == json!(long) {
+            assert_eq!(ids(&relationship["data"]), long_items[..100].to_vec());
+            assert_eq!(relationship["links"]["next"], json!(next));
+        } else {
+            assert_eq!(ids(&relationship["data"]), vec![short_item.clone()]);
+            let links = relationship["links"].as_object().expect("links");
+            assert!(!links.contains_key("next"), "nothing more: {links:?}");
+        }
+    }
+    let mut expected: BTreeSet<String> = long_items[..100].iter().cloned().collect();
+    expected.insert(short_item.clone());
+    let included = ids(&page["included"]);
+    assert_eq!(included.len(), 101);
+    assert_eq!(included.into_iter().collect::<BTreeSet<_>>(), expected);
+
+    // The link serves the rest, with links of its own.
+    let rest = expect_document(&server.get(&next), 200);
+    let base = format!("/api/conversations/{long}/relationships/conversation_items");
+    assert_eq!(
+        rest,
+        json!({
+            "jsonapi": {"version": "1.1"},
+            "links": {
+                "self": next,
+                "related": format!("/api/conversations/{long}/conversation_items"),
+                "first": format!("{base}?page%5Boffset%5D=0&page%5Blimit%5D=100"),
+                "prev": format!("{base}?page%5Boffset%5D=0&page%5Blimit%5D=100"),
+                "next": null,
+            },
+            "data": [
+                {"type": "ConversationItem", "id": long_items[100]},
+                {"type": "ConversationItem", "id": long_items[101]},
+            ],
+        })
+    );
+    // Without page parameters, the linkage endpoint answers the first 100 and a next link.
+    let first = expect_document(&server.get(&base), 200);
+    assert_eq!(ids(&first["data"]), long_items[..100].to_vec());
+    assert_eq!(
+        first["links"]["next"],
+        json!(format!("{base}?page%5Boffset%5D=100&page%5Blimit%5D=100"))
+    );
+}

@@ -30,6 +30,9 @@ pub const DEFAULT_PAGE_SIZE: i64 = 20;
 pub const MAX_PAGE_SIZE: i64 = 100;
 /// Far beyond any real table; keeps offset arithmetic (and OFFSET scans) bounded.
 pub const MAX_OFFSET: i64 = 1_000_000_000;
+/// How many resources of a to-many relationship an `include` brings per parent, and the
+/// default page of that relationship's linkage endpoint, which serves the rest.
+pub const INCLUDED_PER_PARENT: i64 = 100;
 
 /// The relationship paths to side-load, as a tree rooted at the primary type.
 #[derive(Debug, Default, Clone)]
@@ -175,8 +178,11 @@ pub enum Endpoint {
     Collection,
     /// One resource (also create and update responses): `include` and `fields`.
     Resource,
-    /// Relationship linkage (`/relationships/…`), which renders identifiers only.
+    /// To-one relationship linkage (`/relationships/…`), which renders an identifier only.
     Linkage,
+    /// To-many relationship linkage: identifiers only, in offset pages of
+    /// [`INCLUDED_PER_PARENT`] unless `page[…]` says otherwise.
+    PagedLinkage,
     /// Endpoints without a document in the response (delete).
     NoDocument,
 }
@@ -238,6 +244,9 @@ pub fn parse(
         }
         query.pairs.push((name, value));
     }
+    if endpoint == Endpoint::PagedLinkage && page.is_empty() {
+        page.insert("limit".into(), INCLUDED_PER_PARENT.to_string());
+    }
     match parse_page(&page, &query.sort) {
         Ok((parsed, count)) => {
             query.page = parsed;
@@ -268,6 +277,7 @@ fn parse_parameter(
     };
     let document = matches!(endpoint, Endpoint::Collection | Endpoint::Resource);
     let collection = endpoint == Endpoint::Collection;
+    let paged = collection || endpoint == Endpoint::PagedLinkage;
     match (family, parts.as_slice()) {
         ("include", []) if document => parse_include(query, value, registry, root),
         ("fields", [type_name]) if document => {
@@ -287,12 +297,13 @@ fn parse_parameter(
             query.filters.push(filter);
             Ok(())
         }
-        ("page", [member]) if collection => {
+        ("page", [member]) if paged => {
             page.insert(member.to_string(), value.to_string());
             Ok(())
         }
         ("include" | "fields", _) if document => Err(malformed(name, family)),
         ("sort" | "filter" | "page", _) if collection => Err(malformed(name, family)),
+        ("page", _) if paged => Err(malformed(name, family)),
         ("include" | "fields" | "sort" | "filter" | "page", _) => Err(ApiError::invalid_query(
             name,
             format!("`{family}` is not supported on this endpoint."),
