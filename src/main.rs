@@ -84,6 +84,15 @@ struct ServeArgs {
         default_value_t = http::DEFAULT_REQUESTS_PER_MINUTE
     )]
     rate_limit: u32,
+    /// The most bytes of resources one response may carry; a read past it is 400, naming the
+    /// parameter to narrow.
+    #[arg(
+        long,
+        global = true,
+        env = "CONFAB_MAX_RESPONSE_BYTES",
+        default_value_t = http::DEFAULT_MAX_RESPONSE_BYTES
+    )]
+    max_response_bytes: usize,
 }
 
 #[derive(Subcommand)]
@@ -231,6 +240,7 @@ fn serve(database_url: &str, args: &ServeArgs) -> Result<(), String> {
         rate_limit: Arc::new(http::RateLimiter::new(args.rate_limit)),
         metrics: Default::default(),
         keys: Arc::new(KeyCache::new(Duration::from_secs(args.key_cache_seconds))),
+        max_response_bytes: args.max_response_bytes,
     };
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
     log::info!("confab listening on http://{}", args.bind);

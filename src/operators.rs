@@ -36,6 +36,7 @@ pub fn create_organisation(
         query: &query,
         path: String::new(),
         self_link: String::new(),
+        max_response_bytes: usize::MAX,
     };
     let (id, _) = handlers::create(conn, &context, &organisation::RESOURCE, changes)?;
     Ok(id)

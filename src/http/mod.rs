@@ -63,7 +63,12 @@ pub struct AppState {
     pub rate_limit: Arc<RateLimiter>,
     /// Keys verified moments ago, shared by the workers.
     pub keys: Arc<KeyCache>,
+    /// The most a response's resources may weigh; past it a read is 400.
+    pub max_response_bytes: usize,
 }
+
+/// 16 MiB: a page of 100 conversations with 20 items each of about 8 KB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 << 20;
 
 /// Registers the middleware and routes for `state` on an actix `App`.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {

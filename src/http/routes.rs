@@ -75,6 +75,7 @@ struct Call {
     relationship: String,
     raw_query: String,
     path: String,
+    max_response_bytes: usize,
 }
 
 impl Call {
@@ -100,6 +101,7 @@ impl Call {
             relationship: segment("relationship"),
             raw_query: request.query_string().to_string(),
             path: request.path().to_string(),
+            max_response_bytes: state.max_response_bytes,
         })
     }
 
@@ -140,6 +142,7 @@ impl Call {
             query,
             path: self.path.clone(),
             self_link: self.self_link(query),
+            max_response_bytes: self.max_response_bytes,
         }
     }
 

@@ -72,6 +72,9 @@ pub enum ApiError {
     /// The body did not arrive within the time allowed for it.
     #[error("request body not received within {seconds} s")]
     RequestTimeout { seconds: u64 },
+    /// The resources of a response would weigh more than the server sends in one.
+    #[error("response larger than {max} bytes")]
+    ResponseTooLarge { max: usize },
     #[error("database unavailable: {0}")]
     Unavailable(String),
     /// A fault of the server's own; the detail is logged, never sent.
@@ -163,7 +166,8 @@ impl ApiError {
             ApiError::InvalidQuery { .. }
             | ApiError::CursorPagination { .. }
             | ApiError::MalformedBody(_)
-            | ApiError::InvalidDocument { .. } => 400,
+            | ApiError::InvalidDocument { .. }
+            | ApiError::ResponseTooLarge { .. } => 400,
             ApiError::InvalidMember { .. } => 422,
             ApiError::Unauthorized { .. } => 401,
             ApiError::ClientGeneratedId { .. }
@@ -331,6 +335,15 @@ impl ApiError {
                 format!("The request body exceeds the limit of {limit} bytes."),
                 None,
             ),
+            ApiError::ResponseTooLarge { max } => (
+                "response_too_large",
+                "Response too large",
+                format!(
+                    "This response would be larger than {max} bytes, the most this server sends; \
+                     ask for a smaller page or fewer include paths."
+                ),
+                Some(ErrorSource::parameter("page")),
+            ),
             ApiError::Unavailable(_) => (
                 "database_unavailable",
                 "Service unavailable",
@@ -421,6 +434,7 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Unavailable(detail) => ApiError::Unavailable(detail),
+            StoreError::OverBudget(max) => ApiError::ResponseTooLarge { max },
             StoreError::UniqueViolation => ApiError::Duplicate {
                 pointer: None,
                 detail: "A resource with one of these unique values already exists.".into(),

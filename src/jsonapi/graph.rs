@@ -11,20 +11,18 @@ use super::error::ApiError;
 use super::query::{IncludeTree, Query, INCLUDED_PER_PARENT};
 use super::render::Writer;
 use super::resource::{Cardinality, Record, Registry, ResourceType, Tenant};
-use crate::store::{Condition, Db, Direction, Expr, Selection, SqlValue};
+use crate::store::{Condition, Db, Direction, Expr, Selection, SqlValue, StoreError, ROW_OVERHEAD};
 
 /// Reads the resources of one type whose `column` is among `values`, only ever those `tenant`
 /// may see. Rows come grouped by `column`, then in the type's order: ordering by the key first
 /// lets its index serve both the lookup and the order (without it SQLite may walk a tenant-wide
 /// index to avoid a sort).
-pub fn load_by(
-    conn: &mut Db,
+fn selection_by(
     resource: &ResourceType,
     tenant: &Tenant,
     column: &'static str,
     values: Vec<SqlValue>,
-    limit: Option<i64>,
-) -> Result<Vec<Box<dyn Record>>, ApiError> {
+) -> Selection {
     let mut selection = Selection::default()
         .filter(Condition::In(column, values))
         .filters(resource.tenant_condition(tenant));
@@ -32,10 +30,7 @@ pub fn load_by(
     for (column, direction) in resource.order() {
         selection = selection.order_by(Expr::Column(column), direction);
     }
-    if let Some(limit) = limit {
-        selection = selection.limit(limit);
-    }
-    Ok((resource.storage.load)(conn, &selection)?)
+    selection
 }
 
 /// Resource ids are UUIDs in the form they are served in: 36 characters, hyphens at 8, 13, 18
@@ -66,15 +61,17 @@ pub fn load_one(
     let Some(id) = canonical_id(id) else {
         return Ok(None);
     };
-    let mut records = load_by(
-        conn,
-        resource,
-        tenant,
-        "id",
-        vec![SqlValue::text(id)],
-        Some(1),
-    )?;
+    let selection = selection_by(resource, tenant, "id", vec![SqlValue::text(id)]).limit(1);
+    let mut records = (resource.storage.load)(conn, &selection)?;
     Ok(records.pop())
+}
+
+/// What rows weigh in a document (see [`crate::store::Stored::weight`]).
+pub fn weight(records: &[Box<dyn Record>]) -> usize {
+    records
+        .iter()
+        .map(|record| ROW_OVERHEAD + record.weight())
+        .sum()
 }
 
 pub fn not_found(resource: &ResourceType, id: &str) -> ApiError {
@@ -131,16 +128,52 @@ pub struct Graph<'r> {
     nodes: Vec<Node>,
     index: HashMap<(&'static str, String), usize, BuildHasherDefault<KeyHasher>>,
     primary: Vec<usize>,
+    /// What the loaded rows may still weigh: the response budget less what is loaded.
+    remaining_bytes: usize,
+    max_bytes: usize,
 }
 
 impl<'r> Graph<'r> {
-    pub fn new(registry: &'r Registry, tenant: &'r Tenant) -> Self {
+    /// An empty graph whose resources may weigh `max_bytes` in all.
+    pub fn new(registry: &'r Registry, tenant: &'r Tenant, max_bytes: usize) -> Self {
         Graph {
             registry,
             tenant,
             nodes: Vec::new(),
             index: HashMap::default(),
             primary: Vec::new(),
+            remaining_bytes: max_bytes,
+            max_bytes,
+        }
+    }
+
+    /// Counts loaded rows against the budget.
+    fn spend(&mut self, records: &[Box<dyn Record>]) -> Result<(), ApiError> {
+        self.remaining_bytes = self.remaining_bytes.checked_sub(weight(records)).ok_or(
+            ApiError::ResponseTooLarge {
+                max: self.max_bytes,
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Loads `selection` of `target` within what the budget has left.
+    fn load(
+        &mut self,
+        conn: &mut Db,
+        target: &'static ResourceType,
+        selection: Selection,
+    ) -> Result<Vec<Box<dyn Record>>, ApiError> {
+        let selection = selection.max_bytes(Some(self.remaining_bytes));
+        match (target.storage.load)(conn, &selection) {
+            Ok(records) => {
+                self.spend(&records)?;
+                Ok(records)
+            }
+            Err(StoreError::OverBudget(_)) => Err(ApiError::ResponseTooLarge {
+                max: self.max_bytes,
+            }),
+            Err(error) => Err(error.into()),
         }
     }
 
@@ -159,6 +192,8 @@ impl<'r> Graph<'r> {
     }
 
     pub fn add_primary(&mut self, resource: &'static ResourceType, records: Vec<Box<dyn Record>>) {
+        // Already checked by the listing (or a single row).
+        self.remaining_bytes = self.remaining_bytes.saturating_sub(weight(&records));
         for record in records {
             let node = self.insert(resource, record);
             self.primary.push(node);
@@ -226,7 +261,11 @@ impl<'r> Graph<'r> {
         if values.is_empty() {
             return Ok(Vec::new());
         }
-        let records = load_by(conn, target, self.tenant, column, values, None)?;
+        let records = self.load(
+            conn,
+            target,
+            selection_by(target, self.tenant, column, values),
+        )?;
         Ok(records
             .into_iter()
             .map(|record| self.insert(target, record))
@@ -264,13 +303,19 @@ impl<'r> Graph<'r> {
                     scope: tenant,
                     order: target.order(),
                     limit: fetch,
+                    // The database stops at the budget too, so that no backend reads (or
+                    // PostgreSQL's client library buffers) rows that could never be sent.
+                    budget: Some((
+                        target.weighty_columns(),
+                        i64::try_from(self.remaining_bytes).unwrap_or(i64::MAX),
+                    )),
                 });
         }
         selection = selection.order_by(Expr::Column(column), Direction::Ascending);
         for (column, direction) in target.order() {
             selection = selection.order_by(Expr::Column(column), direction);
         }
-        let records = (target.storage.load)(conn, &selection)?;
+        let records = self.load(conn, target, selection)?;
         let mut nodes = Vec::with_capacity(records.len());
         let mut current: Option<(String, i64)> = None;
         for record in records {

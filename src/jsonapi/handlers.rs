@@ -5,15 +5,16 @@
 use chrono::Utc;
 use serde_json::{Map, Value};
 
+pub use super::context::Context;
 use super::document::{JsonApiObject, Link, Links};
 use super::graph::{self, not_found, Graph};
 use super::input::{Changes, ToOneChange};
 use super::listing::{self, Listing, CURSOR_PROFILE};
-use super::query::Query;
+use super::query::Page;
 use super::render::Writer;
 use super::resource::{
-    Cardinality, InitialValue, NewRow, Record, Registry, Relationship, ResourceType, ServerValue,
-    Tenant, ToOneWrite, Write,
+    Cardinality, InitialValue, NewRow, Record, Relationship, ResourceType, ServerValue, Tenant,
+    ToOneWrite, Write,
 };
 use crate::jsonapi::error::ApiError;
 use crate::store::{self, truncate_to_micros, Condition, Db, SqlValue};
@@ -24,20 +25,38 @@ pub struct Rendered {
     pub profiles: Vec<String>,
 }
 
-/// What every operation needs besides its own input.
-pub struct Context<'a> {
-    pub registry: &'static Registry,
-    pub tenant: &'a Tenant,
-    pub query: &'a Query,
-    /// The request's path, for pagination links.
-    pub path: String,
-    /// The top-level `self` link: the request's path and canonical query.
-    pub self_link: String,
-}
-
 impl Context<'_> {
     fn graph(&self) -> Graph<'_> {
-        Graph::new(self.registry, self.tenant)
+        Graph::new(self.registry, self.tenant, self.max_response_bytes)
+    }
+
+    /// One page of `resource` within `scope`, within the response budget.
+    fn list(
+        &self,
+        conn: &mut Db,
+        resource: &'static ResourceType,
+        scope: Vec<Condition>,
+    ) -> Result<Listing, ApiError> {
+        listing::list(conn, self, resource, scope).map_err(|error| self.over_budget(error))
+    }
+
+    /// A load past the response budget is the client's to narrow: 400, naming what to change.
+    fn over_budget(&self, error: ApiError) -> ApiError {
+        let ApiError::ResponseTooLarge { max } = error else {
+            return error;
+        };
+        let parameter = if !self.query.include.is_empty() {
+            "include"
+        } else {
+            match self.query.page {
+                Page::Offset { .. } => "page[limit]",
+                Page::Cursor { .. } => "page[size]",
+            }
+        };
+        let detail = ApiError::ResponseTooLarge { max }.to_document().errors[0]
+            .detail
+            .clone();
+        ApiError::invalid_query(parameter, detail.unwrap_or_default())
     }
 
     /// Writes a document whose primary data is the graph's primary resources.
@@ -71,7 +90,9 @@ impl Context<'_> {
         let mut graph = self.graph();
         if let Some(record) = record {
             graph.add_primary(resource, vec![record]);
-            graph.include(conn, &self.query.include)?;
+            graph
+                .include(conn, &self.query.include)
+                .map_err(|error| self.over_budget(error))?;
         }
         let body = self.write(
             &graph,
@@ -94,7 +115,9 @@ impl Context<'_> {
     ) -> Result<Rendered, ApiError> {
         let mut graph = self.graph();
         graph.add_primary(resource, listing.records);
-        graph.include(conn, &self.query.include)?;
+        graph
+            .include(conn, &self.query.include)
+            .map_err(|error| self.over_budget(error))?;
         let links = Links {
             self_link: Some(Link::Url(self.self_link.clone())),
             ..listing.links
@@ -138,15 +161,7 @@ pub fn fetch_collection(
     context: &Context<'_>,
     resource: &'static ResourceType,
 ) -> Result<Rendered, ApiError> {
-    let listing = listing::list(
-        conn,
-        context.registry,
-        resource,
-        context.tenant,
-        Vec::new(),
-        context.query,
-        &context.path,
-    )?;
+    let listing = context.list(conn, resource, Vec::new())?;
     context.collection(conn, resource, listing)
 }
 
@@ -182,15 +197,7 @@ pub fn fetch_related(
         Cardinality::ToMany { .. } => {
             let column = context.registry.inverse_column(relationship)?;
             let scope = vec![Condition::Equals(column, SqlValue::text(parent.id()))];
-            let listing = listing::list(
-                conn,
-                context.registry,
-                target,
-                context.tenant,
-                scope,
-                context.query,
-                &context.path,
-            )?;
+            let listing = context.list(conn, target, scope)?;
             context.collection(conn, target, listing)
         }
     }
@@ -231,15 +238,7 @@ pub fn fetch_relationship(
             let target = context.registry.target(relationship)?;
             let column = context.registry.inverse_column(relationship)?;
             let scope = vec![Condition::Equals(column, SqlValue::text(parent.id()))];
-            let listing = listing::list(
-                conn,
-                context.registry,
-                target,
-                context.tenant,
-                scope,
-                context.query,
-                &context.path,
-            )?;
+            let listing = context.list(conn, target, scope)?;
             let links = Links {
                 self_link: Some(Link::Url(context.self_link.clone())),
                 related: Some(Link::Url(related)),

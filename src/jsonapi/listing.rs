@@ -11,9 +11,11 @@ use chrono::DateTime;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::context::Context;
 use super::document::{Link, Links};
+use super::graph::weight;
 use super::query::{Page, Query};
-use super::resource::{Record, Registry, ResourceType, Tenant};
+use super::resource::{Record, Registry, ResourceType};
 use crate::jsonapi::error::ApiError;
 use crate::store::{
     format_timestamp, truncate_to_micros, ColumnKind, Comparison, Condition, Db, Direction, Expr,
@@ -95,13 +97,12 @@ pub struct Listing {
 /// Lists `resource` within `tenant` and `scope` (such as "the items of this conversation").
 pub fn list(
     conn: &mut Db,
-    registry: &Registry,
+    context: &Context<'_>,
     resource: &'static ResourceType,
-    tenant: &Tenant,
     scope: Vec<Condition>,
-    query: &Query,
-    path: &str,
 ) -> Result<Listing, ApiError> {
+    let (registry, tenant, query) = (context.registry, context.tenant, context.query);
+    let (path, max_bytes) = (context.path.as_str(), context.max_response_bytes);
     let order = ordering(registry, resource, query);
     let mut conditions: Vec<Condition> = resource.tenant_condition(tenant).into_iter().collect();
     conditions.extend(scope);
@@ -110,6 +111,7 @@ pub fn list(
         Selection::default()
             .filters(conditions.iter().cloned())
             .filters(extra)
+            .max_bytes(Some(max_bytes))
     };
     let total = if query.count {
         Some((resource.storage.count)(conn, &conditions)?)
@@ -119,6 +121,14 @@ pub fn list(
     let link = |page: &[(&str, String)]| {
         let encoded = query.encoded_with_page(Some(page));
         Some(Link::Url(format!("{path}?{encoded}")))
+    };
+    // The page's look-ahead row may pass the budget; the rows sent may not.
+    let within_budget = |records: &[Box<dyn Record>]| {
+        if weight(records) > max_bytes {
+            Err(ApiError::ResponseTooLarge { max: max_bytes })
+        } else {
+            Ok(())
+        }
     };
     let load = |selection: Selection, conn: &mut Db| -> Result<Vec<Box<dyn Record>>, ApiError> {
         Ok((resource.storage.load)(conn, &selection)?)
@@ -133,6 +143,7 @@ pub fn list(
             let mut records = load(ordered.limit(limit + 1).offset(offset), conn)?;
             let has_next = records.len() as i64 > limit;
             records.truncate(limit as usize);
+            within_budget(&records)?;
             let page = |offset: i64| {
                 [
                     ("page[offset]", offset.to_string()),
@@ -194,6 +205,7 @@ pub fn list(
             let mut records = load(ordered.limit(size + 1), conn)?;
             let more = records.len() as i64 > size;
             records.truncate(size as usize);
+            within_budget(&records)?;
             if backwards {
                 records.reverse();
             }

@@ -151,6 +151,9 @@ impl NewRow {
 pub trait Record: Send + Sync + Debug {
     fn field(&self, column: &str) -> Option<Field<'_>>;
 
+    /// Roughly the bytes the row's fields take, rendered.
+    fn weight(&self) -> usize;
+
     fn id(&self) -> &str {
         self.text("id").unwrap_or_default()
     }
@@ -172,6 +175,10 @@ pub trait Record: Send + Sync + Debug {
 impl<M: Stored + Debug> Record for M {
     fn field(&self, column: &str) -> Option<Field<'_>> {
         Stored::field(self, column)
+    }
+
+    fn weight(&self) -> usize {
+        Stored::weight(self)
     }
 }
 
@@ -321,6 +328,20 @@ impl ResourceType {
         tenant
             .organisation()
             .map(|id| Condition::Equals(self.tenant_column, SqlValue::text(id)))
+    }
+
+    /// The text and JSON attributes' columns: what makes a row heavy.
+    pub fn weighty_columns(&self) -> Vec<&'static str> {
+        self.attributes
+            .iter()
+            .filter(|attribute| {
+                matches!(
+                    attribute.kind.column_kind(),
+                    ColumnKind::Text | ColumnKind::Json
+                )
+            })
+            .map(|attribute| attribute.name)
+            .collect()
     }
 
     pub fn attribute(&self, name: &str) -> Option<&'static Attribute> {

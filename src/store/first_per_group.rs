@@ -10,9 +10,13 @@
 //! ) AS "ranked" WHERE "rank" <= ?)
 //! ```
 //!
+//! With a byte budget, the ranked rows also carry their weight (`octet_length` of the text
+//! columns), and a running total over the kept rows, in the order they are sent, stops the
+//! list once the rows before one already weigh more than the budget.
+//!
 //! The values are bound as one JSON array, so each backend keeps one prepared statement for any
-//! number of groups. The inner statement reads only the key, the group and the order columns,
-//! which an index on (group, order) covers: rows past the limit are never decoded.
+//! number of groups. The inner statement reads only the key, the group, the order columns and
+//! the lengths: rows past the limit are never decoded.
 
 use diesel::expression::{
     is_aggregate, AppearsOnTable, Expression, SelectableExpression, ValidGrouping,
@@ -36,6 +40,9 @@ pub struct FirstPerGroup {
     pub(super) scope: Vec<(&'static str, String)>,
     pub(super) order: Vec<(&'static str, Direction)>,
     pub(super) limit: i64,
+    /// Text columns whose bytes count, and the most the kept rows may weigh: rows are kept, in
+    /// (group, order), while those before them weigh at most this much.
+    pub(super) budget: Option<(Vec<&'static str>, i64)>,
 }
 
 impl Expression for FirstPerGroup {
@@ -63,11 +70,40 @@ where
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         out.push_identifier(self.table)?;
-        out.push_sql(
-            ".\"id\" IN (SELECT \"id\" FROM (SELECT \"id\", ROW_NUMBER() OVER (PARTITION BY ",
-        );
-        out.push_identifier(self.group)?;
-        out.push_sql(" ORDER BY ");
+        out.push_sql(".\"id\" IN (SELECT \"id\" FROM (");
+        if let Some((columns, _)) = &self.budget {
+            // A running total of the kept rows' weight, in the order they are sent.
+            out.push_sql("SELECT \"id\", SUM(\"weight\") OVER (ORDER BY ");
+            self.push_order(&mut out, true)?;
+            out.push_sql(" ROWS UNBOUNDED PRECEDING) - \"weight\" AS \"before\" FROM (");
+            self.push_ranked(&mut out, columns)?;
+            out.push_sql(") AS \"ranked\" WHERE \"rank\" <= ");
+            out.push_bind_param::<BigInt, _>(&self.limit)?;
+            out.push_sql(") AS \"summed\" WHERE \"before\" <= ");
+            if let Some((_, max_bytes)) = &self.budget {
+                out.push_bind_param::<BigInt, _>(max_bytes)?;
+            }
+        } else {
+            self.push_ranked(&mut out, &[])?;
+            out.push_sql(") AS \"ranked\" WHERE \"rank\" <= ");
+            out.push_bind_param::<BigInt, _>(&self.limit)?;
+        }
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl FirstPerGroup {
+    /// `"group", "a" ASC, "id" ASC` (with the group) or `"a" ASC, "id" ASC`.
+    fn push_order<DB: diesel::backend::Backend>(
+        &self,
+        out: &mut AstPass<'_, '_, DB>,
+        with_group: bool,
+    ) -> QueryResult<()> {
+        if with_group {
+            out.push_identifier(self.group)?;
+            out.push_sql(", ");
+        }
         for (index, (column, direction)) in self.order.iter().enumerate() {
             if index > 0 {
                 out.push_sql(", ");
@@ -81,6 +117,40 @@ where
         if self.order.is_empty() {
             out.push_sql("\"id\"");
         }
+        Ok(())
+    }
+
+    /// The rows of the groups, each with its rank in its group (and its weight, when weighed).
+    fn push_ranked<'b, DB>(
+        &'b self,
+        out: &mut AstPass<'_, 'b, DB>,
+        weighed: &[&'static str],
+    ) -> QueryResult<()>
+    where
+        DB: diesel::backend::Backend + HasSqlType<Text>,
+        String: ToSql<Text, DB>,
+    {
+        out.push_sql("SELECT \"id\", ");
+        if !weighed.is_empty() {
+            out.push_identifier(self.group)?;
+            for (column, _) in &self.order {
+                if *column != "id" && *column != self.group {
+                    out.push_sql(", ");
+                    out.push_identifier(column)?;
+                }
+            }
+            out.push_sql(", 0");
+            for column in weighed {
+                out.push_sql(" + COALESCE(octet_length(");
+                out.push_identifier(column)?;
+                out.push_sql("), 0)");
+            }
+            out.push_sql(" AS \"weight\", ");
+        }
+        out.push_sql("ROW_NUMBER() OVER (PARTITION BY ");
+        out.push_identifier(self.group)?;
+        out.push_sql(" ORDER BY ");
+        self.push_order(out, false)?;
         out.push_sql(") AS \"rank\" FROM ");
         out.push_identifier(self.table)?;
         out.push_sql(" WHERE ");
@@ -103,9 +173,6 @@ where
             out.push_sql(" = ");
             out.push_bind_param::<Text, _>(value)?;
         }
-        out.push_sql(") AS \"ranked\" WHERE \"rank\" <= ");
-        out.push_bind_param::<BigInt, _>(&self.limit)?;
-        out.push_sql(")");
         Ok(())
     }
 }

@@ -98,7 +98,14 @@ pub enum StoreError {
     Decode(String),
     #[error("migration failed: {0}")]
     Migration(String),
+    /// A load's rows would take more than this many bytes.
+    #[error("over the budget of {0} bytes")]
+    OverBudget(usize),
 }
+
+/// What a loaded row adds to a document besides its fields' text: member names, punctuation and
+/// its links (about half a kilobyte for a resource of this server).
+pub const ROW_OVERHEAD: usize = 512;
 
 impl From<diesel::result::Error> for StoreError {
     fn from(error: diesel::result::Error) -> Self {

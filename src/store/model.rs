@@ -22,6 +22,16 @@ pub enum Field<'a> {
 }
 
 impl Field<'_> {
+    /// Roughly what the field takes in a rendered document: its text, or a number's digits.
+    pub fn weight(&self) -> usize {
+        match self {
+            Field::Text(text) | Field::Json(text) => text.len(),
+            Field::NullableText(text) => text.map_or(4, str::len),
+            Field::Integer(_) => 20,
+            Field::Timestamp(_) | Field::NullableTimestamp(_) => 32,
+        }
+    }
+
     /// The field as text, where it is text and not NULL (ids and foreign keys).
     pub fn text(&self) -> Option<&str> {
         match self {
@@ -115,7 +125,12 @@ pub trait Stored: Sized + Send + Sync + 'static {
     /// Marks a column for update; false when there is no such column or the kinds differ.
     fn change(changes: &mut Self::Changes, column: &str, value: SqlValue) -> bool;
 
+    /// The rows the selection picks, decoded one at a time. Once the rows read weigh more than
+    /// `selection.max_bytes` (see [`Stored::weight`]), a further row stops the load with
+    /// [`StoreError::OverBudget`]: the caller checks what it keeps.
     fn load(conn: &mut Db, selection: &Selection) -> StoreResult<Vec<Self>>;
+    /// Roughly the bytes the row's fields take, rendered.
+    fn weight(&self) -> usize;
     fn count(conn: &mut Db, conditions: &[Condition]) -> StoreResult<i64>;
     fn insert(conn: &mut Db, rows: &[Self]) -> StoreResult<usize>;
     fn update(
@@ -244,7 +259,25 @@ macro_rules! stored_model {
                 if let Some(offset) = selection.offset {
                     query = query.offset(offset);
                 }
-                Ok(query.load(conn)?)
+                let Some(max_bytes) = selection.max_bytes else {
+                    return Ok(query.load(conn)?);
+                };
+                let mut rows = Vec::new();
+                let mut bytes = 0usize;
+                for row in query.load_iter::<Self, diesel::connection::DefaultLoadingMode>(conn)? {
+                    // One row past the budget may be read: a look-ahead row that is not sent.
+                    if bytes > max_bytes {
+                        return Err($crate::store::StoreError::OverBudget(max_bytes));
+                    }
+                    let row = row?;
+                    bytes = bytes.saturating_add($crate::store::ROW_OVERHEAD + row.weight());
+                    rows.push(row);
+                }
+                Ok(rows)
+            }
+
+            fn weight(&self) -> usize {
+                0 $(+ $crate::store::AsField::as_field(&self.$field).weight())*
             }
 
             fn count(

@@ -206,6 +206,8 @@ pub enum Condition {
         scope: Vec<Condition>,
         order: Vec<(&'static str, Direction)>,
         limit: i64,
+        /// Text columns to weigh, and the most the rows kept may weigh before the last one.
+        budget: Option<(Vec<&'static str>, i64)>,
     },
 }
 
@@ -216,6 +218,8 @@ pub struct Selection {
     pub order: Vec<(Expr, Direction)>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
+    /// The most the loaded rows may weigh (see [`super::Stored::weight`]).
+    pub max_bytes: Option<usize>,
 }
 
 impl Selection {
@@ -241,6 +245,11 @@ impl Selection {
 
     pub fn offset(mut self, offset: i64) -> Self {
         self.offset = Some(offset);
+        self
+    }
+
+    pub fn max_bytes(mut self, max_bytes: Option<usize>) -> Self {
+        self.max_bytes = max_bytes;
         self
     }
 }
@@ -429,7 +438,8 @@ impl<T: Table + 'static> Columns<T> {
                 scope,
                 order,
                 limit,
-            } => self.first_per_group(group, values, scope, order, *limit),
+                budget,
+            } => self.first_per_group(group, values, scope, order, *limit, budget.clone()),
         }
     }
 
@@ -440,9 +450,16 @@ impl<T: Table + 'static> Columns<T> {
         scope: &[Condition],
         order: &[(&'static str, Direction)],
         limit: i64,
+        budget: Option<(Vec<&'static str>, i64)>,
     ) -> StoreResult<Predicate<T>> {
         // Every name is checked to be a column of this table before it goes into SQL.
-        for name in std::iter::once(group).chain(order.iter().map(|(column, _)| *column)) {
+        let weighed = budget
+            .iter()
+            .flat_map(|(columns, _)| columns.iter().copied());
+        for name in std::iter::once(group)
+            .chain(order.iter().map(|(column, _)| *column))
+            .chain(weighed)
+        {
             self.column(name)?;
         }
         let texts: Vec<&str> = values
@@ -473,6 +490,7 @@ impl<T: Table + 'static> Columns<T> {
             scope,
             order: order.to_vec(),
             limit,
+            budget,
         }))
     }
 

@@ -282,3 +282,54 @@ fn an_included_to_many_brings_at_most_100_per_parent_and_links_to_the_rest() {
         json!(format!("{base}?page%5Boffset%5D=100&page%5Blimit%5D=100"))
     );
 }
+
+#[test]
+fn a_response_past_the_budget_is_400_naming_what_to_narrow() {
+    // pagination (the server limits what one response holds); error-objects-source-parameter
+    let server = TestServer::start_with(crate::support::Settings {
+        max_response_bytes: 40_000,
+        ..Default::default()
+    });
+    let organisation = server.organisation.clone();
+    let text = "x".repeat(2_000);
+    let mut conversations = Vec::new();
+    for _ in 0..3 {
+        let conversation = server.create_conversation(&organisation, json!({"channel": "chat"}));
+        for _ in 0..10 {
+            server.create_item(&conversation, &text);
+        }
+        conversations.push(conversation);
+    }
+    let too_large = |path: &str, parameter_name: &str| {
+        let document = expect_errors(&server.get(path), 400, &[parameter(parameter_name)]);
+        let detail = document["errors"][0]["detail"].as_str().expect("detail");
+        assert!(detail.contains("40000 bytes"), "{detail}");
+        assert_eq!(document["errors"][0]["code"], "invalid_query_parameter");
+    };
+    // 30 items of about 2.5 KB: past 40,000 bytes, so the include is named.
+    too_large("/api/conversations?include=conversation_items", "include");
+    // One conversation's 10 fit, as does the page without includes.
+    let one = expect_document(
+        &server.get(&format!(
+            "/api/conversations/{}?include=conversation_items",
+            conversations[0]
+        )),
+        200,
+    );
+    assert_eq!(one["included"].as_array().map(Vec::len), Some(10));
+    let page = expect_document(&server.get("/api/conversations"), 200);
+    assert_eq!(page["data"].as_array().map(Vec::len), Some(3));
+
+    // Primary data alone past the budget names the page size of the style in use.
+    let metadata = json!({"note": "y".repeat(15_000)});
+    for _ in 0..3 {
+        server.create_conversation(
+            &organisation,
+            json!({"channel": "chat", "metadata": metadata}),
+        );
+    }
+    too_large("/api/conversations", "page[limit]");
+    too_large("/api/conversations?page[size]=10", "page[size]");
+    let smaller = expect_document(&server.get("/api/conversations?page[limit]=2"), 200);
+    assert_eq!(smaller["data"].as_array().map(Vec::len), Some(2));
+}

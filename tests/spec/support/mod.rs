@@ -100,6 +100,8 @@ pub struct Settings {
     pub timeouts: confab::http::Timeouts,
     /// Per key; 0 turns the limit off.
     pub requests_per_minute: u32,
+    /// The most bytes of resources one response may carry.
+    pub max_response_bytes: usize,
 }
 
 impl Default for Settings {
@@ -107,6 +109,7 @@ impl Default for Settings {
         Settings {
             timeouts: confab::http::Timeouts::default(),
             requests_per_minute: confab::http::DEFAULT_REQUESTS_PER_MINUTE,
+            max_response_bytes: confab::http::DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -190,6 +193,7 @@ impl TestServer {
             )),
             metrics: Default::default(),
             keys: std::sync::Arc::new(confab::auth::KeyCache::default()),
+            max_response_bytes: settings.max_response_bytes,
         };
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
