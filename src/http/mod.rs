@@ -67,8 +67,9 @@ pub struct AppState {
     pub max_response_bytes: usize,
 }
 
-/// 16 MiB: a page of 100 conversations with 20 items each of about 8 KB.
-pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 << 20;
+/// 4 MiB: a page of 100 conversations with 20 items of about 1.5 KB each fits, and 32
+/// worst-case reads in flight (each holding its rows, then its body) stay near 256 MB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 << 20;
 
 /// Registers the middleware and routes for `state` on an actix `App`.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {

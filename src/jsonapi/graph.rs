@@ -289,12 +289,15 @@ impl<'r> Graph<'r> {
         // One beyond the bound tells whether a parent has more.
         let fetch = INCLUDED_PER_PARENT + 1;
         let tenant: Vec<Condition> = target.tenant_condition(self.tenant).into_iter().collect();
-        let mut selection = Selection::default().filters(tenant.iter().cloned());
+        let mut selection = Selection::default();
         if parents.len() == 1 {
             selection = selection
+                .filters(tenant)
                 .filter(Condition::In(column, parents))
                 .limit(fetch);
         } else {
+            // The tenant is the window's scope: only its rows are ranked, so only its rows are
+            // kept (and the planner is left with the one index that serves the order).
             selection = selection
                 .filter(Condition::In(column, parents.clone()))
                 .filter(Condition::FirstPerGroup {

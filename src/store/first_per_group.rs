@@ -69,6 +69,12 @@ where
     i64: ToSql<BigInt, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        if self.dialect == Dialect::Sqlite {
+            // Unary plus keeps SQLite from driving the statement by primary-key lookups, which
+            // then sorts whole rows in a temporary tree before the first one is returned; the
+            // group's index gives the rows already in order, one at a time.
+            out.push_sql("+");
+        }
         out.push_identifier(self.table)?;
         out.push_sql(".\"id\" IN (SELECT \"id\" FROM (");
         if let Some((columns, _)) = &self.budget {
@@ -168,7 +174,13 @@ impl FirstPerGroup {
             }
         }
         for (column, value) in &self.scope {
-            out.push_sql(" AND ");
+            // As above: the scope (the tenant) must not pull SQLite off the group's index, which
+            // it would without statistics, then sorting every row of the tenant.
+            out.push_sql(if self.dialect == Dialect::Sqlite {
+                " AND +"
+            } else {
+                " AND "
+            });
             out.push_identifier(column)?;
             out.push_sql(" = ");
             out.push_bind_param::<Text, _>(value)?;

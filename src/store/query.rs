@@ -490,7 +490,10 @@ impl<T: Table + 'static> Columns<T> {
             scope,
             order: order.to_vec(),
             limit,
-            budget,
+            // PostgreSQL's client library buffers a whole result, so the statement itself must
+            // stop at the budget; SQLite hands rows over one at a time, and the load stops
+            // there (weighing every candidate row in SQL would read them all).
+            budget: budget.filter(|_| self.dialect == Dialect::Postgres),
         }))
     }
 
