@@ -19,8 +19,8 @@ pub enum ApiError {
     /// A well-formed document whose member is unknown, read-only or of the wrong value.
     #[error("invalid member at {pointer}: {detail}")]
     InvalidMember { pointer: String, detail: String },
-    /// A client-generated id on create, which confab does not accept.
-    #[error("client-generated ids are not supported")]
+    /// A client-generated id on create that is not a UUID in the form ids are served in.
+    #[error("unsupported client-generated id")]
     ClientGeneratedId { pointer: String },
     /// A type or id that does not match the endpoint.
     #[error("conflict at {pointer}: {detail}")]
@@ -251,9 +251,11 @@ impl ApiError {
                 Some(ErrorSource::pointer(pointer)),
             ),
             ApiError::ClientGeneratedId { pointer } => (
-                "client_generated_id",
-                "Client-generated ids are not supported",
-                "Omit `id`: confab assigns ids to new resources (use `lid` to correlate).".into(),
+                "unsupported_client_id",
+                "Unsupported client-generated id",
+                "A new resource's `id` is a UUID written as 36 lowercase characters \
+                 (8-4-4-4-12 hex digits with hyphens); or leave it out and the server assigns one."
+                    .into(),
                 Some(ErrorSource::pointer(pointer)),
             ),
             ApiError::Mismatch { pointer, detail } => (

@@ -275,12 +275,28 @@ pub fn create(
     resource: &'static ResourceType,
     mut changes: Changes,
 ) -> Result<(String, Rendered), ApiError> {
-    let id = uuid::Uuid::new_v4().hyphenated().to_string();
+    let client_id = changes.id.take();
+    let id = client_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().to_string());
     assign_tenant(resource, context.tenant, &mut changes)?;
+    let taken = || ApiError::Duplicate {
+        pointer: Some("/data/id".into()),
+        detail: format!("A {} with this id already exists.", resource.name),
+    };
     let record = store::transaction(conn, |conn| {
+        // create-responses-409-exists: in any organisation, and without saying whose.
+        if client_id.is_some() && graph::load_one(conn, resource, &Tenant::Operator, &id)?.is_some()
+        {
+            return Err(taken());
+        }
         check_related_exist(conn, context, &mut changes)?;
         let row = new_row(resource, &id, changes);
-        (resource.storage.create)(conn, row)?;
+        match (resource.storage.create)(conn, row) {
+            // A concurrent create with the same id won the race.
+            Err(ApiError::Duplicate { pointer: None, .. }) if client_id.is_some() => Err(taken()),
+            other => other,
+        }?;
         context.find(conn, resource, &id)
     })?;
     let document = context.single(conn, resource, Some(record), resource.resource_url(&id))?;

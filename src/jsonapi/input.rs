@@ -33,6 +33,8 @@ pub struct ToOneChange {
 /// The validated content of a create or update document.
 #[derive(Debug, Default)]
 pub struct Changes {
+    /// A client-generated id for the new resource (create only), in canonical form.
+    pub id: Option<String>,
     pub attributes: Vec<(&'static Attribute, SqlValue)>,
     pub to_one: Vec<ToOneChange>,
 }
@@ -144,10 +146,13 @@ pub fn parse(
             ))
         }
     };
-    check_identity(data, resource, intent)?;
+    let id = check_identity(data, resource, intent)?;
     check_meta(data, "/data")?;
 
-    let mut changes = Changes::default();
+    let mut changes = Changes {
+        id,
+        ..Changes::default()
+    };
     let mut problems = Vec::new();
     // A `lid` only correlates resources within a request; responses never carry it (the 1.1
     // schema forbids `lid` beside `id`), so it is checked and otherwise ignored.
@@ -169,7 +174,7 @@ fn check_identity(
     data: &Map<String, Value>,
     resource: &ResourceType,
     intent: Intent<'_>,
-) -> Result<(), ApiError> {
+) -> Result<Option<String>, ApiError> {
     match data.get("type") {
         // create-type-member, update-patch-resource-members
         None => {
@@ -194,16 +199,27 @@ fn check_identity(
         }
     }
     match (intent, data.get("id")) {
-        (Intent::Create, None) => Ok(()),
-        // create-client-generated-ids-forbidden
-        (Intent::Create, Some(_)) => Err(ApiError::ClientGeneratedId {
-            pointer: "/data/id".into(),
-        }),
+        // WarpDrive and others send `"id": null` for a new record: no id.
+        (Intent::Create, None | Some(Value::Null)) => Ok(None),
+        // create-accept-client-generated-ids: a UUID in the form ids are served in.
+        (Intent::Create, Some(Value::String(given))) => {
+            match super::graph::canonical_id(given) {
+                Some(canonical) if canonical == *given => Ok(Some(canonical)),
+                // create-client-generated-ids-forbidden: any other id is one we do not take.
+                _ => Err(ApiError::ClientGeneratedId {
+                    pointer: "/data/id".into(),
+                }),
+            }
+        }
+        (Intent::Create, Some(_)) => Err(ApiError::invalid_document(
+            "/data/id",
+            "`id` must be a string (a UUID) or null.",
+        )),
         (Intent::Update { .. }, None) => Err(ApiError::invalid_document(
             "/data",
             "The resource object needs the `id` of the resource it updates.",
         )),
-        (Intent::Update { id }, Some(Value::String(given))) if given == id => Ok(()),
+        (Intent::Update { id }, Some(Value::String(given))) if given == id => Ok(None),
         (Intent::Update { id }, Some(Value::String(given))) => Err(ApiError::mismatch(
             "/data/id",
             format!("The document's id `{given}` does not match the URL's `{id}`."),
