@@ -107,6 +107,8 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeyCommand),
+    /// Remove what has outlived its use: answers kept for `Idempotency-Key` retries past 24 h.
+    Purge,
     /// Fill the database with deterministic data (organisations seed-1 …) for benchmarks.
     Seed {
         #[arg(long)]
@@ -171,6 +173,7 @@ fn main() -> ExitCode {
         Some(Command::Migrate) => connect_and_migrate(&cli.database_url).map(|_| ()),
         Some(Command::Organisations(command)) => organisations(&cli.database_url, command),
         Some(Command::Keys(command)) => keys(&cli.database_url, command),
+        Some(Command::Purge) => purge(&cli.database_url),
         Some(Command::Seed {
             conversations,
             items_per_conversation,
@@ -195,6 +198,14 @@ fn main() -> ExitCode {
 
 /// A connection of its own for a command that runs and exits (no pool threads left behind),
 /// with the schema migrated.
+fn purge(database_url: &str) -> Result<(), String> {
+    let mut conn = connect_and_migrate(database_url)?;
+    let removed =
+        store::idempotency::purge_expired(&mut conn).map_err(|error| error.to_string())?;
+    println!("removed {removed} expired idempotency keys");
+    Ok(())
+}
+
 fn connect_and_migrate(database_url: &str) -> Result<Db, String> {
     let url = DatabaseUrl::parse(database_url).map_err(|e| e.to_string())?;
     let mut conn = store::connect(&url).map_err(|e| e.to_string())?;

@@ -47,6 +47,9 @@ impl ResponseError for ApiError {
                 response.insert_header((header::ALLOW, value));
             }
         }
+        if let ApiError::IdempotencyKeyInFlight = self {
+            response.insert_header((header::RETRY_AFTER, "1"));
+        }
         match serde_json::to_vec(&self.to_document()) {
             Ok(body) => response.body(body),
             Err(_) => response.finish(),

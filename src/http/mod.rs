@@ -7,6 +7,7 @@ pub mod error;
 pub use metrics::Metrics;
 pub use rate_limit::{RateLimiter, DEFAULT_REQUESTS_PER_MINUTE};
 mod extract;
+mod idempotency;
 mod metrics;
 mod negotiate;
 mod rate_limit;

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::extract::{parse_json, read_body};
+use super::idempotency;
 use super::AppState;
 use crate::auth::{self, Access, Principal};
 use crate::jsonapi::document::{JsonApiObject, MetaDocument, MEDIA_TYPE};
@@ -17,6 +18,7 @@ use crate::jsonapi::handlers::{self, Context, Rendered};
 use crate::jsonapi::input::{self, Intent};
 use crate::jsonapi::query::{self, Endpoint, IncludeTree, Query};
 use crate::jsonapi::resource::{Cardinality, Registry, Relationship, ResourceType, Tenant};
+use crate::store::idempotency::StoredAnswer;
 use crate::store::{Db, Dialect, StoreError};
 
 type Reply = Result<HttpResponse, ApiError>;
@@ -247,10 +249,7 @@ fn document(status: StatusCode, body: &impl Serialize) -> Reply {
 /// A JSON:API response; a document that applied profiles names them in its Content-Type
 /// (spec: content negotiation, universal responsibilities).
 fn respond(status: StatusCode, rendered: Rendered) -> HttpResponse {
-    let content_type = match rendered.profiles.as_slice() {
-        [] => MEDIA_TYPE.to_string(),
-        profiles => format!("{MEDIA_TYPE}; profile=\"{}\"", profiles.join(" ")),
-    };
+    let content_type = content_type(&rendered.profiles);
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, content_type))
         .body(rendered.body)
@@ -333,55 +332,81 @@ async fn fetch_relationship(state: web::Data<AppState>, request: HttpRequest) ->
 async fn create(state: web::Data<AppState>, request: HttpRequest, payload: web::Payload) -> Reply {
     let call = Call::new(&state, &request)?;
     let body = authenticated_body(&state, &call, &request, payload).await?;
-    let (location, doc) = authorised(&state, call, Work::Write, move |conn, call, principal| {
+    let keyed = idempotency::keyed(&request, &body)?;
+    let (answer, replayed) = authorised(&state, call, Work::Write, move |conn, call, principal| {
         let resource = call.resource()?;
         operators_only(resource, resource.http_writes.create, "created")?;
         principal.require(resource.scope_family, Access::Write)?;
-        let query = call.query(resource, Endpoint::Resource)?;
-        call.require_reads(principal, resource, &query.include)?;
-        let changes = input::parse(&parse_json(&body)?, resource, Intent::Create)?;
         let tenant = principal.tenant();
-        let context = call.context(&tenant, &query);
-        let (id, doc) = handlers::create(conn, &context, resource, changes)?;
-        Ok((resource.resource_url(&id), doc))
+        idempotency::run(conn, organisation(&tenant), keyed.as_ref(), |conn| {
+            let query = call.query(resource, Endpoint::Resource)?;
+            call.require_reads(principal, resource, &query.include)?;
+            let changes = input::parse(&parse_json(&body)?, resource, Intent::Create)?;
+            let context = call.context(&tenant, &query);
+            let (id, doc) = handlers::create(conn, &context, resource, changes)?;
+            Ok(written(201, Some(resource.resource_url(&id)), doc))
+        })
     })
     .await?;
-    let mut response = respond(StatusCode::CREATED, doc);
-    if let Ok(location) = header::HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    Ok(response)
+    Ok(idempotency::respond(answer, replayed))
 }
 
 async fn update(state: web::Data<AppState>, request: HttpRequest, payload: web::Payload) -> Reply {
     let call = Call::new(&state, &request)?;
     let body = authenticated_body(&state, &call, &request, payload).await?;
-    let doc = authorised(&state, call, Work::Write, move |conn, call, principal| {
+    let keyed = idempotency::keyed(&request, &body)?;
+    let (answer, replayed) = authorised(&state, call, Work::Write, move |conn, call, principal| {
         let resource = call.resource()?;
         principal.require(resource.scope_family, Access::Write)?;
-        let query = call.query(resource, Endpoint::Resource)?;
-        call.require_reads(principal, resource, &query.include)?;
-        let intent = Intent::Update { id: &call.id };
-        let changes = input::parse(&parse_json(&body)?, resource, intent)?;
         let tenant = principal.tenant();
-        let context = call.context(&tenant, &query);
-        handlers::update(conn, &context, resource, &call.id, changes)
+        idempotency::run(conn, organisation(&tenant), keyed.as_ref(), |conn| {
+            let query = call.query(resource, Endpoint::Resource)?;
+            call.require_reads(principal, resource, &query.include)?;
+            let intent = Intent::Update { id: &call.id };
+            let changes = input::parse(&parse_json(&body)?, resource, intent)?;
+            let context = call.context(&tenant, &query);
+            let doc = handlers::update(conn, &context, resource, &call.id, changes)?;
+            Ok(written(200, None, doc))
+        })
     })
     .await?;
-    data_document(doc)
+    Ok(idempotency::respond(answer, replayed))
 }
 
 async fn delete(state: web::Data<AppState>, request: HttpRequest) -> Reply {
     let call = Call::new(&state, &request)?;
-    authorised(&state, call, Work::Write, |conn, call, principal| {
+    let keyed = idempotency::keyed(&request, &[])?;
+    let (answer, replayed) = authorised(&state, call, Work::Write, move |conn, call, principal| {
         let resource = call.resource()?;
         operators_only(resource, resource.http_writes.delete, "deleted")?;
         principal.require(resource.scope_family, Access::Write)?;
-        call.query(resource, Endpoint::NoDocument)?;
-        handlers::delete(conn, resource, &principal.tenant(), &call.id)
+        let tenant = principal.tenant();
+        idempotency::run(conn, organisation(&tenant), keyed.as_ref(), |conn| {
+            call.query(resource, Endpoint::NoDocument)?;
+            handlers::delete(conn, resource, &tenant, &call.id)?;
+            Ok(idempotency::answer(204, None, Vec::new(), None))
+        })
     })
     .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(idempotency::respond(answer, replayed))
+}
+
+/// Idempotency keys are per organisation (an operator's, which HTTP never has, share one space).
+fn organisation(tenant: &Tenant) -> &str {
+    tenant.organisation().unwrap_or_default()
+}
+
+/// A write's document as an answer: status, `Location`, and the media type with its profiles.
+fn written(status: u16, location: Option<String>, rendered: Rendered) -> StoredAnswer {
+    let content_type = content_type(&rendered.profiles);
+    idempotency::answer(status, location, rendered.body, Some(content_type))
+}
+
+fn content_type(profiles: &[String]) -> String {
+    match profiles {
+        [] => MEDIA_TYPE.to_string(),
+        profiles => format!("{MEDIA_TYPE}; profile=\"{}\"", profiles.join(" ")),
+    }
 }
 
 /// updating-relationship-403-status: relationships change through their resources, not their

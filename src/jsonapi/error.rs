@@ -72,6 +72,15 @@ pub enum ApiError {
     /// The body did not arrive within the time allowed for it.
     #[error("request body not received within {seconds} s")]
     RequestTimeout { seconds: u64 },
+    /// An `Idempotency-Key` header that is not 1-255 visible ASCII characters.
+    #[error("invalid Idempotency-Key")]
+    InvalidIdempotencyKey,
+    /// An `Idempotency-Key` already used for a different request.
+    #[error("Idempotency-Key reused for another request")]
+    IdempotencyKeyReused,
+    /// A request with this `Idempotency-Key` is being handled right now.
+    #[error("Idempotency-Key in flight")]
+    IdempotencyKeyInFlight,
     /// The resources of a response would weigh more than the server sends in one.
     #[error("response larger than {max} bytes")]
     ResponseTooLarge { max: usize },
@@ -167,7 +176,10 @@ impl ApiError {
             | ApiError::CursorPagination { .. }
             | ApiError::MalformedBody(_)
             | ApiError::InvalidDocument { .. }
-            | ApiError::ResponseTooLarge { .. } => 400,
+            | ApiError::ResponseTooLarge { .. }
+            | ApiError::InvalidIdempotencyKey => 400,
+            ApiError::IdempotencyKeyReused => 422,
+            ApiError::IdempotencyKeyInFlight => 409,
             ApiError::InvalidMember { .. } => 422,
             ApiError::Unauthorized { .. } => 401,
             ApiError::ClientGeneratedId { .. }
@@ -336,6 +348,29 @@ impl ApiError {
                 "Request body too large",
                 format!("The request body exceeds the limit of {limit} bytes."),
                 None,
+            ),
+            ApiError::InvalidIdempotencyKey => (
+                "invalid_idempotency_key",
+                "Invalid Idempotency-Key",
+                "An `Idempotency-Key` is 1 to 255 visible ASCII characters (a UUID does well)."
+                    .into(),
+                Some(ErrorSource::header("Idempotency-Key")),
+            ),
+            ApiError::IdempotencyKeyReused => (
+                "idempotency_key_reused",
+                "Idempotency-Key reused",
+                "This `Idempotency-Key` was used within the last 24 hours for a different request \
+                 (method, path, query or body); use a new key for a new request."
+                    .into(),
+                Some(ErrorSource::header("Idempotency-Key")),
+            ),
+            ApiError::IdempotencyKeyInFlight => (
+                "idempotency_key_in_flight",
+                "Request in flight",
+                "A request with this `Idempotency-Key` is being handled; retry after the time \
+                 `Retry-After` gives to receive its answer."
+                    .into(),
+                Some(ErrorSource::header("Idempotency-Key")),
             ),
             ApiError::ResponseTooLarge { max } => (
                 "response_too_large",

@@ -4,6 +4,7 @@
 
 pub mod availability;
 mod first_per_group;
+pub mod idempotency;
 mod in_json_array;
 mod migrations;
 pub mod model;

@@ -53,6 +53,17 @@ tables! {
         created_at -> Timestamp,
     }
 
+    idempotency_keys (id) {
+        id -> Text,
+        organisation_id -> Text,
+        request_digest -> Text,
+        status -> BigInt,
+        location -> Nullable<Text>,
+        content_type -> Nullable<Text>,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+
     api_keys (id) {
         id -> Text,
         organisation_id -> Text,

@@ -12,6 +12,7 @@ mod errors;
 mod fetching_data;
 mod filtering;
 mod golden;
+mod idempotency;
 mod inclusion;
 mod operations;
 mod pagination;

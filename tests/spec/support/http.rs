@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::schema;
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,

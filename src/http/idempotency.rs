@@ -1,0 +1,122 @@
+//! The `Idempotency-Key` header on `POST`, `PATCH` and `DELETE`: a retry of the same request
+//! from the same organisation within 24 hours gets the first answer again, byte for byte, with
+//! `Idempotent-Replayed: true`, and the work is not done twice. 2xx and 4xx answers are kept; a
+//! 5xx rolls the claim back with the work, freeing the key.
+
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+
+use crate::jsonapi::document::MEDIA_TYPE;
+use crate::jsonapi::error::ApiError;
+use crate::store::idempotency::{self, Claim, StoredAnswer};
+use crate::store::{self, Db};
+
+pub const HEADER: &str = "idempotency-key";
+const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// A request's key and what a retry must match.
+pub struct Keyed {
+    key: String,
+    digest: String,
+}
+
+/// The key a request carries, checked; `None` without one.
+pub fn keyed(request: &HttpRequest, body: &[u8]) -> Result<Option<Keyed>, ApiError> {
+    let mut values = request.headers().get_all(HEADER);
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|key| (1..=255).contains(&key.len()))
+        .filter(|key| key.bytes().all(|byte| byte.is_ascii_graphic()))
+        .filter(|_| values.next().is_none())
+        .ok_or(ApiError::InvalidIdempotencyKey)?;
+    let digest = idempotency::request_digest(
+        request.method().as_str(),
+        request.path(),
+        request.query_string(),
+        body,
+    );
+    Ok(Some(Keyed {
+        key: key.to_string(),
+        digest,
+    }))
+}
+
+/// The answer to a write, as it is sent and as it is kept.
+pub fn answer(
+    status: u16,
+    location: Option<String>,
+    body: Vec<u8>,
+    content_type: Option<String>,
+) -> StoredAnswer {
+    StoredAnswer {
+        status,
+        location,
+        content_type,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+/// The answer a client error gets, to keep like any other.
+fn error_answer(error: &ApiError) -> Result<StoredAnswer, ApiError> {
+    let body = serde_json::to_vec(&error.to_document())
+        .map_err(|problem| ApiError::Internal(problem.to_string()))?;
+    Ok(answer(
+        error.status(),
+        None,
+        body,
+        Some(MEDIA_TYPE.to_string()),
+    ))
+}
+
+/// Runs `work` under the key, if there is one: the claim, the work and the recorded answer
+/// commit together. Returns the answer and whether it is a replay.
+pub fn run(
+    conn: &mut Db,
+    organisation: &str,
+    keyed: Option<&Keyed>,
+    work: impl FnOnce(&mut Db) -> Result<StoredAnswer, ApiError>,
+) -> Result<(StoredAnswer, bool), ApiError> {
+    let Some(keyed) = keyed else {
+        return Ok((work(conn)?, false));
+    };
+    store::transaction(conn, |conn| {
+        match idempotency::claim(conn, organisation, &keyed.key, &keyed.digest)? {
+            Claim::Replay(answer) => return Ok((answer, true)),
+            Claim::Mismatch => return Err(ApiError::IdempotencyKeyReused),
+            Claim::InFlight => return Err(ApiError::IdempotencyKeyInFlight),
+            Claim::Fresh => {}
+        }
+        let answer = match work(conn) {
+            Ok(answer) => answer,
+            Err(error) if error.status() < 500 => error_answer(&error)?,
+            Err(error) => return Err(error),
+        };
+        idempotency::record(conn, organisation, &keyed.key, &keyed.digest, &answer)?;
+        Ok((answer, false))
+    })
+}
+
+/// The HTTP response for a kept (or fresh) answer.
+pub fn respond(answer: StoredAnswer, replayed: bool) -> HttpResponse {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = HttpResponse::build(status);
+    if let Some(content_type) = answer.content_type {
+        response.insert_header((header::CONTENT_TYPE, content_type));
+    }
+    if let Some(location) = answer.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        response.insert_header((header::LOCATION, location));
+    }
+    if replayed {
+        response.insert_header((REPLAYED, "true"));
+    }
+    if answer.body.is_empty() {
+        response.finish()
+    } else {
+        response.body(answer.body)
+    }
+}
