@@ -175,32 +175,19 @@ impl Writer {
             }
             self.raw(if first { ",\"relationships\":{" } else { "," });
             first = false;
+            let [api, path, slash, id] = base;
+            let linkage = [api, path, slash, id, "/relationships/", relationship.name];
             self.key(relationship.name).raw("{\"links\":{\"self\":");
-            self.joined(&[
-                base[0],
-                base[1],
-                base[2],
-                base[3],
-                "/relationships/",
-                relationship.name,
-            ]);
+            self.joined(&linkage);
             self.raw(",\"related\":");
-            self.joined(&[base[0], base[1], base[2], base[3], "/", relationship.name]);
+            self.joined(&[api, path, slash, id, "/", relationship.name]);
             let loaded = to_many
                 .iter()
                 .find(|loaded| loaded.name == relationship.name);
             if loaded.is_some_and(|loaded| loaded.more) {
                 // The include gave the first page of the linkage; this is the second.
-                self.raw(",\"next\":");
-                self.joined(&[
-                    base[0],
-                    base[1],
-                    base[2],
-                    base[3],
-                    "/relationships/",
-                    relationship.name,
-                    &NEXT_LINKAGE_PAGE,
-                ]);
+                let next = [&linkage[..], &[NEXT_LINKAGE_PAGE.as_str()]].concat();
+                self.raw(",\"next\":").joined(&next);
             }
             self.byte(b'}');
             match relationship.cardinality {

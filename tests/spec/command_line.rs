@@ -1,10 +1,10 @@
 //! The `confab` binary itself: first-start bootstrap, operator commands, and its log.
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
@@ -61,10 +61,7 @@ struct Served {
 
 impl Served {
     fn start(database: &Database, extra: &[&str]) -> Self {
-        let address = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
+        let address = crate::support::free_address();
         let mut child = Command::new(BINARY)
             .arg("serve")
             .args(extra)
@@ -88,11 +85,7 @@ impl Served {
             let _ = stderr.read_to_string(&mut text);
             text
         });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(address).is_err() {
-            assert!(Instant::now() < deadline, "confab did not start listening");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        crate::support::wait_until_listening(address);
         Served {
             child,
             address,

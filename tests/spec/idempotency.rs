@@ -1,14 +1,17 @@
 //! Safe retries: the `Idempotency-Key` header on POST, PATCH and DELETE (confab's own rules,
 //! after the IETF draft "The Idempotency-Key HTTP Header Field").
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use crate::support::http::{send, Response};
-use crate::support::{expect_document, expect_errors, header, TestServer, MEDIA_TYPE};
+use crate::support::{
+    expect_document, expect_errors, free_address, header, wait_until_listening, TestServer,
+    MEDIA_TYPE,
+};
 
 fn conversation(organisation: &str) -> Value {
     json!({"data": {
@@ -176,9 +179,7 @@ struct Instance {
 
 impl Instance {
     fn start(database_url: &str) -> Self {
-        let address = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port");
+        let address = free_address();
         let child = Command::new(env!("CARGO_BIN_EXE_confab"))
             .args(["serve", "--no-bootstrap", "--rate-limit", "0"])
             .env("DATABASE_URL", database_url)
@@ -188,11 +189,7 @@ impl Instance {
             .stderr(Stdio::null())
             .spawn()
             .expect("start confab");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(address).is_err() {
-            assert!(Instant::now() < deadline, "confab did not start listening");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_until_listening(address);
         Instance { child, address }
     }
 }

@@ -416,3 +416,22 @@ pub fn header(header: &str) -> Value {
 pub fn no_source() -> Value {
     Value::Null
 }
+
+/// A loopback address no one listens on yet, for a confab process to bind.
+pub fn free_address() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+}
+
+/// Waits (30 s at most) until a started confab process accepts connections.
+pub fn wait_until_listening(address: SocketAddr) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(address).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "confab did not start listening"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
