@@ -57,7 +57,9 @@ pub fn answer(
         status,
         location,
         content_type,
-        body: String::from_utf8_lossy(&body).into_owned(),
+        // Documents are UTF-8 JSON: kept without a copy.
+        body: String::from_utf8(body)
+            .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned()),
     }
 }
 

@@ -94,6 +94,14 @@ pub enum ApiError {
     Many(Vec<ApiError>),
 }
 
+/// What a client is told when a response would pass the server's budget of `max` bytes.
+pub fn over_budget_detail(max: usize) -> String {
+    format!(
+        "This response would be larger than {max} bytes, the most this server sends; \
+         ask for a smaller page or fewer include paths."
+    )
+}
+
 /// The cursor pagination profile's error types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CursorError {
@@ -375,10 +383,7 @@ impl ApiError {
             ApiError::ResponseTooLarge { max } => (
                 "response_too_large",
                 "Response too large",
-                format!(
-                    "This response would be larger than {max} bytes, the most this server sends; \
-                     ask for a smaller page or fewer include paths."
-                ),
+                over_budget_detail(*max),
                 Some(ErrorSource::parameter("page")),
             ),
             ApiError::Unavailable(_) => (

@@ -16,7 +16,7 @@ use super::resource::{
     Cardinality, InitialValue, NewRow, Record, Relationship, ResourceType, ServerValue, Tenant,
     ToOneWrite, Write,
 };
-use crate::jsonapi::error::ApiError;
+use crate::jsonapi::error::{over_budget_detail, ApiError};
 use crate::store::{self, truncate_to_micros, Condition, Db, SqlValue};
 
 /// A rendered document and the profiles it applied (named in its `Content-Type`).
@@ -53,10 +53,7 @@ impl Context<'_> {
                 Page::Cursor { .. } => "page[size]",
             }
         };
-        let detail = ApiError::ResponseTooLarge { max }.to_document().errors[0]
-            .detail
-            .clone();
-        ApiError::invalid_query(parameter, detail.unwrap_or_default())
+        ApiError::invalid_query(parameter, over_budget_detail(max))
     }
 
     /// Writes a document whose primary data is the graph's primary resources.

@@ -10,6 +10,7 @@ mod migrations;
 pub mod model;
 pub mod query;
 pub mod schema;
+mod selection;
 pub mod values;
 
 use std::sync::atomic::{AtomicU64, Ordering};
