@@ -16,6 +16,7 @@ use crate::jsonapi::document::{JsonApiObject, MetaDocument, MEDIA_TYPE};
 use crate::jsonapi::error::ApiError;
 use crate::jsonapi::handlers::{self, Context, Rendered};
 use crate::jsonapi::input::{self, Intent};
+use crate::jsonapi::linkage::LinkageWrite;
 use crate::jsonapi::query::{self, Endpoint, IncludeTree, Query};
 use crate::jsonapi::resource::{Cardinality, Registry, Relationship, ResourceType, Tenant};
 use crate::store::idempotency::StoredAnswer;
@@ -58,7 +59,12 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(web::patch().to(relationship_write))
                 .route(web::post().to(relationship_write))
                 .route(web::delete().to(relationship_write))
-                .default_service(web::to(|r: HttpRequest| not_allowed(r, &[Method::GET]))),
+                .default_service(web::to(|r: HttpRequest| {
+                    not_allowed(
+                        r,
+                        &[Method::GET, Method::PATCH, Method::POST, Method::DELETE],
+                    )
+                })),
         )
         .service(
             web::resource("/api/{type}/{id}/{relationship}")
@@ -174,6 +180,7 @@ fn operators_only(resource: &ResourceType, offered: bool, verb: &str) -> Result<
             "{} resources are not {verb} over HTTP; operators use the command line.",
             resource.name
         ),
+        pointer: None,
     })
 }
 
@@ -409,22 +416,50 @@ fn content_type(profiles: &[String]) -> String {
     }
 }
 
-/// updating-relationship-403-status: relationships change through their resources, not their
-/// links, so every write to a relationship link is an unsupported request.
-async fn relationship_write(state: web::Data<AppState>, request: HttpRequest) -> Reply {
+/// `PATCH` (replace), `POST` (add) and `DELETE` (remove) on a relationship's own URL
+/// (spec: updating relationships). 204 when the stored linkage is then what was asked.
+async fn relationship_write(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Reply {
     let call = Call::new(&state, &request)?;
-    authorised(&state, call, Work::Write, |_conn, call, _principal| {
+    let body = authenticated_body(&state, &call, &request, payload).await?;
+    let keyed = idempotency::keyed(&request, &body)?;
+    let how = match *request.method() {
+        Method::POST => LinkageWrite::Add,
+        Method::DELETE => LinkageWrite::Remove,
+        _ => LinkageWrite::Replace,
+    };
+    let method = request.method().to_string();
+    let (answer, replayed) = authorised(&state, call, Work::Write, move |conn, call, principal| {
         let resource = call.resource()?;
         let relationship = call.relationship(resource)?;
-        Err::<(), _>(ApiError::Forbidden {
-            detail: format!(
-                "`{}` cannot be changed through its relationship link.",
-                relationship.name
-            ),
+        if let (Cardinality::ToOne { .. }, LinkageWrite::Add | LinkageWrite::Remove) =
+            (relationship.cardinality, how)
+        {
+            // respond-patch-to-one-relationship-link: a to-one link is replaced, never added to.
+            return Err(ApiError::MethodNotAllowed {
+                method,
+                allowed: vec!["GET", "PATCH"],
+            });
+        }
+        principal.require(resource.scope_family, Access::Write)?;
+        principal.require(
+            call.registry.target(relationship)?.scope_family,
+            Access::Read,
+        )?;
+        let tenant = principal.tenant();
+        idempotency::run(conn, organisation(&tenant), keyed.as_ref(), |conn| {
+            let query = call.query(resource, Endpoint::NoDocument)?;
+            let change = input::linkage_document(&parse_json(&body)?, relationship, how)?;
+            let context = call.context(&tenant, &query);
+            handlers::write_relationship(conn, &context, resource, &call.id, &change)?;
+            Ok(idempotency::answer(204, None, Vec::new(), None))
         })
     })
     .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(idempotency::respond(answer, replayed))
 }
 
 async fn health(state: web::Data<AppState>) -> Reply {

@@ -66,6 +66,22 @@ pub fn load_one(
     Ok(records.pop())
 }
 
+/// The resources of `resource` with the given canonical ids that `tenant` may see, in one
+/// statement.
+pub fn load_many(
+    conn: &mut Db,
+    resource: &ResourceType,
+    tenant: &Tenant,
+    ids: &[String],
+) -> Result<Vec<Box<dyn Record>>, ApiError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let values = ids.iter().map(|id| SqlValue::text(id.as_str())).collect();
+    let selection = selection_by(resource, tenant, "id", values);
+    Ok((resource.storage.load)(conn, &selection)?)
+}
+
 /// What rows weigh in a document (see [`crate::store::Stored::weight`]).
 pub fn weight(records: &[Box<dyn Record>]) -> usize {
     records

@@ -8,13 +8,14 @@ use serde_json::{Map, Value};
 pub use super::context::Context;
 use super::document::{JsonApiObject, Link, Links};
 use super::graph::{self, not_found, Graph};
-use super::input::{Changes, ToOneChange};
+use super::input::{Changes, ToOneChange, Unchangeable};
+use super::linkage::{self, LinkageChange};
 use super::listing::{self, Listing, CURSOR_PROFILE};
 use super::query::Page;
 use super::render::Writer;
 use super::resource::{
-    Cardinality, InitialValue, NewRow, Record, Relationship, ResourceType, ServerValue, Tenant,
-    ToOneWrite, Write,
+    Attribute, AttributeKind, Cardinality, InitialValue, NewRow, Record, Relationship,
+    ResourceType, ServerValue, Tenant, ToOneWrite, Write,
 };
 use crate::jsonapi::error::{over_budget_detail, ApiError};
 use crate::store::{self, truncate_to_micros, Condition, Db, SqlValue};
@@ -270,8 +271,21 @@ pub fn create(
     conn: &mut Db,
     context: &Context<'_>,
     resource: &'static ResourceType,
-    mut changes: Changes,
+    changes: Changes,
 ) -> Result<(String, Rendered), ApiError> {
+    let record = create_record(conn, context, resource, changes)?;
+    let id = record.id().to_string();
+    let document = context.single(conn, resource, Some(record), resource.resource_url(&id))?;
+    Ok((id, document))
+}
+
+/// Creates a resource in one transaction (a savepoint within an enclosing one) and loads it.
+pub fn create_record(
+    conn: &mut Db,
+    context: &Context<'_>,
+    resource: &'static ResourceType,
+    mut changes: Changes,
+) -> Result<Box<dyn Record>, ApiError> {
     let client_id = changes.id.take();
     let id = client_id
         .clone()
@@ -281,7 +295,7 @@ pub fn create(
         pointer: Some("/data/id".into()),
         detail: format!("A {} with this id already exists.", resource.name),
     };
-    let record = store::transaction(conn, |conn| {
+    store::transaction(conn, |conn| {
         // create-responses-409-exists: in any organisation, and without saying whose.
         if client_id.is_some() && graph::load_one(conn, resource, &Tenant::Operator, &id)?.is_some()
         {
@@ -295,9 +309,7 @@ pub fn create(
             other => other,
         }?;
         context.find(conn, resource, &id)
-    })?;
-    let document = context.single(conn, resource, Some(record), resource.resource_url(&id))?;
-    Ok((id, document))
+    })
 }
 
 /// `PATCH /api/{type}/{id}`: changes only the members sent.
@@ -308,8 +320,39 @@ pub fn update(
     id: &str,
     changes: Changes,
 ) -> Result<Rendered, ApiError> {
-    let record = store::transaction(conn, |conn| {
+    let record = update_record(conn, context, resource, id, changes)?;
+    context.single(conn, resource, Some(record), context.self_link.clone())
+}
+
+/// Updates a resource in one transaction and loads it. Members clients cannot change are
+/// accepted with their stored values and refused (403) with any other.
+pub fn update_record(
+    conn: &mut Db,
+    context: &Context<'_>,
+    resource: &'static ResourceType,
+    id: &str,
+    changes: Changes,
+) -> Result<Box<dyn Record>, ApiError> {
+    store::transaction(conn, |conn| {
         let existing = context.find(conn, resource, id)?;
+        let mut problems = Vec::new();
+        for sent in &changes.unchangeable {
+            if !same_value(sent, existing.value(sent.attribute.name)) {
+                problems.push(ApiError::forbidden(
+                    &sent.pointer,
+                    unchangeable_reason(sent.attribute),
+                ));
+            }
+        }
+        for change in &changes.linkage {
+            if let Err(problem) = linkage::write(conn, context, resource, existing.as_ref(), change)
+            {
+                problems.push(problem);
+            }
+        }
+        if let Some(error) = ApiError::from_problems(problems) {
+            return Err(error);
+        }
         let mut values: Vec<(&'static str, SqlValue)> = changes
             .attributes
             .into_iter()
@@ -326,8 +369,45 @@ pub fn update(
             (resource.storage.update)(conn, &conditions, values)?;
         }
         context.find(conn, resource, existing.id())
-    })?;
-    context.single(conn, resource, Some(record), context.self_link.clone())
+    })
+}
+
+/// Whether a value sent for an unchangeable attribute is the stored one (JSON objects compare
+/// as values: member order aside).
+fn same_value(sent: &Unchangeable, stored: Option<SqlValue>) -> bool {
+    match (&sent.value, stored) {
+        (SqlValue::Text(Some(given)), Some(SqlValue::Text(Some(held))))
+            if matches!(sent.attribute.kind, AttributeKind::Object) =>
+        {
+            serde_json::from_str::<Value>(given).ok() == serde_json::from_str::<Value>(&held).ok()
+        }
+        (given, Some(held)) => *given == held,
+        (_, None) => false,
+    }
+}
+
+fn unchangeable_reason(attribute: &Attribute) -> String {
+    let name = attribute.name;
+    match attribute.write {
+        Write::CreateOnly(_) => {
+            format!("`{name}` is set when the resource is created and cannot change.")
+        }
+        _ => format!("`{name}` is read-only: the server sets it."),
+    }
+}
+
+/// `PATCH`, `POST` or `DELETE` on `/api/{type}/{id}/relationships/{relationship}`.
+pub fn write_relationship(
+    conn: &mut Db,
+    context: &Context<'_>,
+    resource: &'static ResourceType,
+    id: &str,
+    change: &LinkageChange,
+) -> Result<(), ApiError> {
+    store::transaction(conn, |conn| {
+        let parent = context.find(conn, resource, id)?;
+        linkage::write(conn, context, resource, parent.as_ref(), change)
+    })
 }
 
 /// `DELETE /api/{type}/{id}`: what the resource owns goes with it (foreign keys cascade).

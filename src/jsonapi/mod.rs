@@ -8,6 +8,7 @@ pub mod graph;
 pub mod handlers;
 pub mod input;
 pub mod json;
+pub mod linkage;
 pub mod listing;
 pub mod negotiation;
 pub mod query;

@@ -23,3 +23,4 @@ mod sorting;
 mod sparse_fieldsets;
 mod store_schema;
 mod tenancy;
+mod updating_relationships;

@@ -1,17 +1,20 @@
 //! Request documents for create and update, validated against the resource description. Every
 //! problem becomes its own error with a JSON Pointer into the request document.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use chrono::DateTime;
 use serde_json::{Map, Value};
 
 use super::document::pointer_token;
+use super::linkage::{self, LinkageChange, LinkageWrite};
 use super::resource::{
     Attribute, AttributeKind, Cardinality, Relationship, ResourceType, ToOneWrite, Write,
 };
 use crate::jsonapi::error::ApiError;
-use crate::store::{truncate_to_micros, SqlValue};
+use crate::store::SqlValue;
+
+mod values;
+
+pub use values::{is_slug, max_object_bytes, set_max_object_bytes, DEFAULT_MAX_OBJECT_BYTES};
+use values::{to_sql_value, unstorable};
 
 /// What the request is doing, which decides the rules for `id` and read-only members.
 #[derive(Clone, Copy, Debug)]
@@ -37,6 +40,19 @@ pub struct Changes {
     pub id: Option<String>,
     pub attributes: Vec<(&'static Attribute, SqlValue)>,
     pub to_one: Vec<ToOneChange>,
+    /// Update only: values sent for members clients cannot change (read-only and create-only
+    /// attributes). Accepted when they equal what is stored, as ORMs write back what they read.
+    pub unchangeable: Vec<Unchangeable>,
+    /// Update only: relationships sent, each to be checked (and written) as a replacement.
+    pub linkage: Vec<LinkageChange>,
+}
+
+/// A value sent for an attribute that clients cannot change, with where it stands.
+#[derive(Debug)]
+pub struct Unchangeable {
+    pub attribute: &'static Attribute,
+    pub value: SqlValue,
+    pub pointer: String,
 }
 
 impl Changes {
@@ -47,20 +63,6 @@ impl Changes {
     }
 }
 
-/// The default bound on a JSON attribute's encoded size (`metadata`, and later `parts`).
-pub const DEFAULT_MAX_OBJECT_BYTES: usize = 64 * 1024;
-static MAX_OBJECT_BYTES: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_OBJECT_BYTES);
-
-/// Sets the bound on a JSON attribute's encoded size for this process (operators'
-/// `--max-object-bytes`). Bounding what enters bounds every document that shows it later.
-pub fn set_max_object_bytes(bytes: usize) {
-    MAX_OBJECT_BYTES.store(bytes.max(2), Ordering::Relaxed);
-}
-
-pub fn max_object_bytes() -> usize {
-    MAX_OBJECT_BYTES.load(Ordering::Relaxed)
-}
-
 /// document-meta: a `meta` member, where present, is an object.
 fn check_meta(object: &Map<String, Value>, pointer: &str) -> Result<(), ApiError> {
     match object.get("meta") {
@@ -69,41 +71,6 @@ fn check_meta(object: &Map<String, Value>, pointer: &str) -> Result<(), ApiError
             format!("{pointer}/meta"),
             "`meta` must be an object.",
         )),
-    }
-}
-
-/// The first place in a JSON attribute value that cannot be stored as sent, with why: NUL
-/// (PostgreSQL refuses it in JSON text, so both backends do) or a number beyond 64 bits (parsed
-/// as a float, it would be stored rounded). A key with NUL is reported at its object.
-fn unstorable(value: &Value, pointer: String) -> Option<(String, &'static str)> {
-    const BEYOND_64_BITS: f64 = 9_223_372_036_854_775_808.0; // 2^63
-    match value {
-        Value::String(text) if text.contains('\0') => {
-            Some((pointer, "cannot contain NUL characters"))
-        }
-        Value::Number(number)
-            if number.as_f64().is_some_and(|f| {
-                !number.is_i64() && !number.is_u64() && f.abs() >= BEYOND_64_BITS
-            }) =>
-        {
-            Some((
-                pointer,
-                "holds a number beyond 64 bits, which would be stored rounded; send it as a string",
-            ))
-        }
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(index, item)| unstorable(item, format!("{pointer}/{index}"))),
-        Value::Object(members) => {
-            if members.keys().any(|key| key.contains('\0')) {
-                return Some((pointer, "cannot contain NUL characters in its keys"));
-            }
-            members.iter().find_map(|(key, member)| {
-                unstorable(member, format!("{pointer}/{}", pointer_token(key)))
-            })
-        }
-        _ => None,
     }
 }
 
@@ -168,6 +135,34 @@ pub fn parse(
         Some(error) => Err(error),
         None => Ok(changes),
     }
+}
+
+/// A relationship's own request document (`{"data": linkage}`), for a write of `how`.
+pub fn linkage_document(
+    body: &Value,
+    relationship: &'static Relationship,
+    how: LinkageWrite,
+) -> Result<LinkageChange, ApiError> {
+    let Some(document) = body.as_object() else {
+        return Err(ApiError::invalid_document(
+            "",
+            "The request document must be a JSON object.",
+        ));
+    };
+    if document.contains_key("errors") {
+        return Err(ApiError::invalid_document(
+            "/errors",
+            "A request document carries `data`, never `errors`.",
+        ));
+    }
+    check_meta(document, "")?;
+    let linkage = linkage::parse(relationship, document.get("data"), "/data")?;
+    Ok(LinkageChange {
+        relationship,
+        how,
+        linkage,
+        pointer: "/data".into(),
+    })
 }
 
 fn check_identity(
@@ -266,20 +261,17 @@ fn parse_attributes(
             ));
             continue;
         };
-        if let Write::ReadOnly(_) = attribute.write {
-            problems.push(ApiError::invalid_member(
-                pointer,
-                format!("`{name}` is read-only: the server sets it."),
-            ));
-            continue;
-        }
-        if let (Write::CreateOnly(_), Intent::Update { .. }) = (attribute.write, intent) {
-            problems.push(ApiError::invalid_member(
-                pointer,
-                format!("`{name}` is set when the resource is created and cannot change."),
-            ));
-            continue;
-        }
+        let unchangeable = match (attribute.write, intent) {
+            (Write::ReadOnly(_), Intent::Create) => {
+                problems.push(ApiError::invalid_member(
+                    pointer,
+                    format!("`{name}` is read-only: the server sets it."),
+                ));
+                continue;
+            }
+            (Write::ReadOnly(_) | Write::CreateOnly(_), Intent::Update { .. }) => true,
+            _ => false,
+        };
         if let AttributeKind::Object = attribute.kind {
             if let Some((at, why)) = unstorable(value, pointer.clone()) {
                 problems.push(ApiError::invalid_member(at, format!("`{name}` {why}.")));
@@ -287,6 +279,11 @@ fn parse_attributes(
             }
         }
         match to_sql_value(attribute, value) {
+            Ok(value) if unchangeable => changes.unchangeable.push(Unchangeable {
+                attribute,
+                value,
+                pointer,
+            }),
             Ok(value) => changes.attributes.push((attribute, value)),
             Err(detail) => problems.push(ApiError::invalid_member(pointer, detail)),
         }
@@ -344,41 +341,46 @@ fn parse_relationships(
             ));
             continue;
         };
-        let column = match (relationship.cardinality, intent) {
-            (
-                Cardinality::ToOne {
-                    column,
-                    write: ToOneWrite::RequiredOnCreate | ToOneWrite::Tenant,
-                },
-                Intent::Create,
-            ) => column,
-            (
-                Cardinality::ToOne {
-                    write: ToOneWrite::RequiredOnCreate | ToOneWrite::Tenant,
-                    ..
-                },
-                Intent::Update { .. },
-            ) => {
-                problems.push(ApiError::invalid_member(
+        // update-resource-relationships: every relationship sent is a replacement of its
+        // linkage, checked against what is stored once the resource is loaded.
+        if let Intent::Update { .. } = intent {
+            let data = match value {
+                Value::Object(object) => object.get("data"),
+                _ => {
+                    problems.push(ApiError::invalid_document(
+                        pointer,
+                        format!("`{name}` must be a relationship object with a `data` member."),
+                    ));
+                    continue;
+                }
+            };
+            match linkage::parse(relationship, data, &format!("{pointer}/data")) {
+                Ok(linkage) => changes.linkage.push(LinkageChange {
+                    relationship,
+                    how: LinkageWrite::Replace,
+                    linkage,
                     pointer,
-                    format!("`{name}` is set when the resource is created and cannot change."),
-                ));
-                continue;
+                }),
+                Err(problem) => problems.push(problem),
             }
-            (
-                Cardinality::ToOne {
-                    write: ToOneWrite::Derived,
-                    ..
-                },
-                _,
-            ) => {
+            continue;
+        }
+        let column = match relationship.cardinality {
+            Cardinality::ToOne {
+                column,
+                write: ToOneWrite::RequiredOnCreate | ToOneWrite::Tenant,
+            } => column,
+            Cardinality::ToOne {
+                write: ToOneWrite::Derived,
+                ..
+            } => {
                 problems.push(ApiError::invalid_member(
                     pointer,
                     format!("`{name}` is read-only: the server derives it."),
                 ));
                 continue;
             }
-            (Cardinality::ToMany { .. }, _) => {
+            Cardinality::ToMany { .. } => {
                 problems.push(ApiError::invalid_member(
                     pointer,
                     format!("`{name}` is read-only: set it from the other side."),
@@ -496,76 +498,4 @@ fn parse_to_one(
             "A resource identifier needs a string `id`.",
         )),
     }
-}
-
-/// Checks a value against its attribute's kind and turns it into what is stored.
-fn to_sql_value(attribute: &Attribute, value: &Value) -> Result<SqlValue, String> {
-    let name = attribute.name;
-    let kind = attribute.kind;
-    if value.is_null() {
-        return if attribute.nullable {
-            Ok(SqlValue::null(kind.column_kind()))
-        } else {
-            Err(format!("`{name}` cannot be null."))
-        };
-    }
-    match kind {
-        AttributeKind::String { max_chars } => match value.as_str() {
-            // PostgreSQL cannot store NUL in text; refuse it on every backend alike.
-            Some(text) if text.contains('\0') => {
-                Err(format!("`{name}` cannot contain NUL characters."))
-            }
-            Some(text) if text.chars().count() <= max_chars => Ok(SqlValue::text(text)),
-            Some(_) => Err(format!("`{name}` is longer than {max_chars} characters.")),
-            None => Err(format!("`{name}` must be a string.")),
-        },
-        AttributeKind::Slug { max_chars } => match value.as_str() {
-            Some(text) if is_slug(text) && text.len() <= max_chars => Ok(SqlValue::text(text)),
-            _ => Err(format!(
-                "`{name}` must be 1 to {max_chars} lowercase letters, digits and inner hyphens."
-            )),
-        },
-        AttributeKind::Enum(allowed) => match value.as_str() {
-            Some(text) if allowed.contains(&text) => Ok(SqlValue::text(text)),
-            _ => Err(format!("`{name}` must be one of: {}.", allowed.join(", "))),
-        },
-        AttributeKind::Uuid => value
-            .as_str()
-            .and_then(|text| uuid::Uuid::parse_str(text).ok())
-            .map(|uuid| SqlValue::text(uuid.hyphenated().to_string()))
-            .ok_or_else(|| format!("`{name}` must be a UUID string.")),
-        AttributeKind::Integer => value
-            .as_i64()
-            .map(|number| SqlValue::Integer(Some(number)))
-            .ok_or_else(|| format!("`{name}` must be an integer.")),
-        AttributeKind::Timestamp => value
-            .as_str()
-            .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
-            .map(|time| SqlValue::Timestamp(Some(truncate_to_micros(time.naive_utc()))))
-            .ok_or_else(|| format!("`{name}` must be an RFC 3339 date-time string.")),
-        AttributeKind::Object => match value {
-            Value::Object(_) => {
-                let encoded = value.to_string();
-                let max = max_object_bytes();
-                if encoded.len() > max {
-                    return Err(format!(
-                        "`{name}` is {} bytes encoded; at most {max} are accepted.",
-                        encoded.len()
-                    ));
-                }
-                Ok(SqlValue::text(encoded))
-            }
-            _ => Err(format!("`{name}` must be a JSON object.")),
-        },
-    }
-}
-
-pub fn is_slug(text: &str) -> bool {
-    !text.is_empty()
-        && !text.starts_with('-')
-        && !text.ends_with('-')
-        && !text.contains("--")
-        && text
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
