@@ -93,6 +93,14 @@ struct ServeArgs {
         default_value_t = http::DEFAULT_MAX_RESPONSE_BYTES
     )]
     max_response_bytes: usize,
+    /// The most operations one Atomic Operations request may hold; past it the request is 413.
+    #[arg(
+        long,
+        global = true,
+        env = "CONFAB_MAX_OPERATIONS",
+        default_value_t = confab::jsonapi::atomic::DEFAULT_MAX_OPERATIONS
+    )]
+    max_operations: usize,
 }
 
 #[derive(Subcommand)]
@@ -252,6 +260,7 @@ fn serve(database_url: &str, args: &ServeArgs) -> Result<(), String> {
         metrics: Default::default(),
         keys: Arc::new(KeyCache::new(Duration::from_secs(args.key_cache_seconds))),
         max_response_bytes: args.max_response_bytes,
+        max_operations: args.max_operations.max(1),
     };
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
     log::info!("confab listening on http://{}", args.bind);

@@ -10,6 +10,7 @@ mod extract;
 mod idempotency;
 mod metrics;
 mod negotiate;
+mod operations;
 mod rate_limit;
 mod routes;
 
@@ -66,6 +67,8 @@ pub struct AppState {
     pub keys: Arc<KeyCache>,
     /// The most a response's resources may weigh; past it a read is 400.
     pub max_response_bytes: usize,
+    /// The most operations an Atomic Operations request may hold; past it the request is 413.
+    pub max_operations: usize,
 }
 
 /// 4 MiB: a page of 100 conversations with 20 items of about 1.5 KB each fits, and 32

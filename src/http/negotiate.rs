@@ -8,6 +8,7 @@ use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::Error;
 
+use crate::jsonapi::atomic;
 use crate::jsonapi::error::ApiError;
 use crate::jsonapi::negotiation::{check_accept, check_content_type};
 
@@ -33,6 +34,7 @@ fn refusal(request: &ServiceRequest) -> Option<ApiError> {
         return Some(ApiError::LengthRequired);
     }
     let requires_body = matches!(*request.method(), Method::POST | Method::PATCH);
+    let operations = request.path() == atomic::PATH;
     let content_type = match headers.get(header::CONTENT_TYPE).map(HeaderValue::to_str) {
         None => None,
         Some(Ok(value)) => Some(value),
@@ -43,14 +45,14 @@ fn refusal(request: &ServiceRequest) -> Option<ApiError> {
         }
     };
     // response-unsupported-media-type
-    if let Err(detail) = check_content_type(content_type, requires_body) {
+    if let Err(detail) = check_content_type(content_type, requires_body, operations) {
         return Some(ApiError::UnsupportedMediaType { detail });
     }
     // response-not-acceptable
     let accept = headers
         .get_all(header::ACCEPT)
         .filter_map(|value| value.to_str().ok());
-    if let Err(detail) = check_accept(accept) {
+    if let Err(detail) = check_accept(accept, operations) {
         return Some(ApiError::NotAcceptable { detail });
     }
     None

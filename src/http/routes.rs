@@ -12,6 +12,7 @@ use super::extract::{parse_json, read_body};
 use super::idempotency;
 use super::AppState;
 use crate::auth::{self, Access, Principal};
+use crate::jsonapi::atomic;
 use crate::jsonapi::document::{JsonApiObject, MetaDocument, MEDIA_TYPE};
 use crate::jsonapi::error::ApiError;
 use crate::jsonapi::handlers::{self, Context, Rendered};
@@ -22,7 +23,7 @@ use crate::jsonapi::resource::{Cardinality, Registry, Relationship, ResourceType
 use crate::store::idempotency::StoredAnswer;
 use crate::store::{Db, Dialect, StoreError};
 
-type Reply = Result<HttpResponse, ApiError>;
+pub(super) type Reply = Result<HttpResponse, ApiError>;
 
 pub fn configure(config: &mut web::ServiceConfig) {
     config
@@ -35,6 +36,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
             web::resource("/metrics")
                 .route(web::get().to(super::metrics::metrics))
                 .default_service(web::to(|r: HttpRequest| not_allowed(r, &[Method::GET]))),
+        )
+        .service(
+            web::resource(atomic::PATH)
+                .route(web::post().to(super::operations::operations))
+                .default_service(web::to(|r: HttpRequest| not_allowed(r, &[Method::POST]))),
         )
         .service(
             web::resource("/api/{type}")
@@ -75,8 +81,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
 }
 
 /// What a blocking handler needs from the request, taken out of it up front.
-struct Call {
-    registry: &'static Registry,
+pub(super) struct Call {
+    pub(super) registry: &'static Registry,
     token: String,
     type_path: String,
     id: String,
@@ -88,7 +94,7 @@ struct Call {
 
 impl Call {
     /// A request without a usable `Authorization` header stops here with 401.
-    fn new(state: &AppState, request: &HttpRequest) -> Result<Self, ApiError> {
+    pub(super) fn new(state: &AppState, request: &HttpRequest) -> Result<Self, ApiError> {
         let header = request
             .headers()
             .get(header::AUTHORIZATION)
@@ -131,7 +137,11 @@ impl Call {
         })
     }
 
-    fn query(&self, root: &'static ResourceType, endpoint: Endpoint) -> Result<Query, ApiError> {
+    pub(super) fn query(
+        &self,
+        root: &'static ResourceType,
+        endpoint: Endpoint,
+    ) -> Result<Query, ApiError> {
         query::parse(&self.raw_query, self.registry, root, endpoint)
     }
 
@@ -143,7 +153,7 @@ impl Call {
         }
     }
 
-    fn context<'a>(&self, tenant: &'a Tenant, query: &'a Query) -> Context<'a> {
+    pub(super) fn context<'a>(&self, tenant: &'a Tenant, query: &'a Query) -> Context<'a> {
         Context {
             registry: self.registry,
             tenant,
@@ -171,7 +181,11 @@ impl Call {
 }
 
 /// Some writes are for operators at the command line, never over HTTP.
-fn operators_only(resource: &ResourceType, offered: bool, verb: &str) -> Result<(), ApiError> {
+pub(super) fn operators_only(
+    resource: &ResourceType,
+    offered: bool,
+    verb: &str,
+) -> Result<(), ApiError> {
     if offered {
         return Ok(());
     }
@@ -187,7 +201,7 @@ fn operators_only(resource: &ResourceType, offered: bool, verb: &str) -> Result<
 /// The body of a write, read only once its key is known good: a client without a valid key is
 /// answered 401 at once, never allowed to hold a connection by sending its body slowly. The key
 /// is then in the verified-key cache, so the write itself costs no second check.
-async fn authenticated_body(
+pub(super) async fn authenticated_body(
     state: &AppState,
     call: &Call,
     request: &HttpRequest,
@@ -206,7 +220,7 @@ async fn authenticated_body(
 
 /// Whether a request only reads, which decides where its work runs.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Work {
+pub(super) enum Work {
     Read,
     Write,
 }
@@ -217,7 +231,7 @@ enum Work {
 /// and its statements take microseconds, less than the hop to another thread. Writes (which
 /// may wait for SQLite's write lock) and everything on PostgreSQL (network round trips) run on
 /// the blocking pool, so a worker never stalls on them.
-async fn authorised<T: Send + 'static>(
+pub(super) async fn authorised<T: Send + 'static>(
     state: &AppState,
     call: Call,
     kind: Work,
@@ -399,7 +413,7 @@ async fn delete(state: web::Data<AppState>, request: HttpRequest) -> Reply {
 }
 
 /// Idempotency keys are per organisation (an operator's, which HTTP never has, share one space).
-fn organisation(tenant: &Tenant) -> &str {
+pub(super) fn organisation(tenant: &Tenant) -> &str {
     tenant.organisation().unwrap_or_default()
 }
 

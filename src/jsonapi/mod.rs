@@ -1,6 +1,7 @@
 //! The generic JSON:API layer: wire types, query parsing, content negotiation, request documents,
 //! and the handlers that serve every resource type from its description.
 
+pub mod atomic;
 pub mod context;
 pub mod document;
 pub mod error;

@@ -1,10 +1,11 @@
 //! Content negotiation (spec: content negotiation, server responsibilities), as pure functions of
 //! header values so the rules can be read and tested apart from the HTTP framework.
 
+use super::atomic;
 use super::document::MEDIA_TYPE;
 
-/// Extensions this server applies. None yet: any `ext` a client asks for is unsupported.
-pub const SUPPORTED_EXTENSIONS: &[&str] = &[];
+/// Extensions this server applies: Atomic Operations, at [`atomic::PATH`] only.
+pub const SUPPORTED_EXTENSIONS: &[&str] = &[atomic::EXTENSION];
 
 /// A media type with its parameters, lowercased names, unquoted values.
 #[derive(Debug, PartialEq, Eq)]
@@ -57,11 +58,20 @@ impl MediaType {
             .any(|(name, _)| name != "ext" && name != "profile")
     }
 
-    fn unsupported_extension(&self) -> Option<&str> {
-        self.parameter("ext")?
+    fn extensions(&self) -> impl Iterator<Item = &str> {
+        self.parameter("ext")
+            .unwrap_or_default()
             .split(' ')
             .filter(|uri| !uri.is_empty())
+    }
+
+    fn unsupported_extension(&self) -> Option<&str> {
+        self.extensions()
             .find(|uri| !SUPPORTED_EXTENSIONS.contains(uri))
+    }
+
+    fn applies_atomic(&self) -> bool {
+        self.extensions().any(|uri| uri == atomic::EXTENSION)
     }
 }
 
@@ -83,9 +93,19 @@ fn split_outside_quotes(text: &str, separator: char) -> Vec<&str> {
     pieces
 }
 
+/// The media type an operations request is sent with, and its answer comes in.
+fn atomic_media_type() -> String {
+    format!("{MEDIA_TYPE}; ext=\"{}\"", atomic::EXTENSION)
+}
+
 /// Why a request's `Content-Type` is refused (415), if it is.
-/// `requires_body` is true for requests that must carry a JSON:API document.
-pub fn check_content_type(header: Option<&str>, requires_body: bool) -> Result<(), String> {
+/// `requires_body` is true for requests that must carry a JSON:API document; `operations` for
+/// requests to the Atomic Operations endpoint, the one place that extension applies.
+pub fn check_content_type(
+    header: Option<&str>,
+    requires_body: bool,
+    operations: bool,
+) -> Result<(), String> {
     let Some(header) = header else {
         return if requires_body {
             Err(format!(
@@ -121,13 +141,27 @@ pub fn check_content_type(header: Option<&str>, requires_body: bool) -> Result<(
     if let Some(uri) = media_type.unsupported_extension() {
         return Err(format!("The extension `{uri}` is not supported."));
     }
+    if operations && requires_body && !media_type.applies_atomic() {
+        return Err(format!("Operations are sent as `{}`.", atomic_media_type()));
+    }
+    if !operations && media_type.applies_atomic() {
+        return Err(format!(
+            "The Atomic Operations extension applies only to POST {}.",
+            atomic::PATH
+        ));
+    }
     Ok(())
 }
 
 /// Why a request's `Accept` is refused (406), if it is: when it names the JSON:API media type
 /// and every instance is modified by a foreign parameter or asks for an unsupported extension.
 /// Accept headers that do not name JSON:API (`*/*`, none at all) are answered as usual.
-pub fn check_accept<'a>(headers: impl IntoIterator<Item = &'a str>) -> Result<(), String> {
+/// At the operations endpoint every answer applies the Atomic Operations extension, so an
+/// instance must name it there.
+pub fn check_accept<'a>(
+    headers: impl IntoIterator<Item = &'a str>,
+    operations: bool,
+) -> Result<(), String> {
     let mut instances = 0;
     let mut refusals = Vec::new();
     for header in headers {
@@ -154,6 +188,11 @@ pub fn check_accept<'a>(headers: impl IntoIterator<Item = &'a str>) -> Result<()
                 refusals.push("it carries parameters other than `ext` and `profile`".to_string());
             } else if let Some(uri) = media_type.unsupported_extension() {
                 refusals.push(format!("the extension `{uri}` is not supported"));
+            } else if operations && !media_type.applies_atomic() {
+                refusals.push(format!(
+                    "answers here apply the Atomic Operations extension: accept `{}`",
+                    atomic_media_type()
+                ));
             } else {
                 return Ok(());
             }
@@ -174,36 +213,52 @@ mod tests {
 
     #[test]
     fn content_type_rules() {
-        assert!(check_content_type(Some(MEDIA_TYPE), true).is_ok());
+        assert!(check_content_type(Some(MEDIA_TYPE), true, false).is_ok());
         assert!(check_content_type(
             Some("application/vnd.api+json; profile=\"https://x/p\""),
-            true
+            true,
+            false
         )
         .is_ok());
-        assert!(check_content_type(Some("application/vnd.api+json; charset=utf-8"), true).is_err());
         assert!(
-            check_content_type(Some("application/vnd.api+json; ext=\"https://x/e\""), true)
+            check_content_type(Some("application/vnd.api+json; charset=utf-8"), true, false)
                 .is_err()
         );
-        assert!(check_content_type(Some("application/json"), true).is_err());
-        assert!(check_content_type(Some("application/json"), false).is_ok());
-        assert!(check_content_type(None, true).is_err());
-        assert!(check_content_type(None, false).is_ok());
+        assert!(check_content_type(
+            Some("application/vnd.api+json; ext=\"https://x/e\""),
+            true,
+            false
+        )
+        .is_err());
+        assert!(check_content_type(Some("application/json"), true, false).is_err());
+        assert!(check_content_type(Some("application/json"), false, false).is_ok());
+        assert!(check_content_type(None, true, false).is_err());
+        assert!(check_content_type(None, false, false).is_ok());
+        // The Atomic Operations extension: required at its endpoint, refused elsewhere.
+        let atomic = format!("{MEDIA_TYPE}; ext=\"{}\"", atomic::EXTENSION);
+        assert!(check_content_type(Some(&atomic), true, true).is_ok());
+        assert!(check_content_type(Some(MEDIA_TYPE), true, true).is_err());
+        assert!(check_content_type(Some(&atomic), true, false).is_err());
     }
 
     #[test]
     fn accept_rules() {
-        assert!(check_accept([MEDIA_TYPE]).is_ok());
-        assert!(check_accept(["*/*"]).is_ok());
-        assert!(check_accept(Vec::<&str>::new()).is_ok());
-        assert!(check_accept(["application/vnd.api+json; charset=utf-8"]).is_err());
-        assert!(check_accept([
-            "application/vnd.api+json; charset=utf-8, application/vnd.api+json"
-        ])
+        assert!(check_accept([MEDIA_TYPE], false).is_ok());
+        assert!(check_accept(["*/*"], false).is_ok());
+        assert!(check_accept(Vec::<&str>::new(), false).is_ok());
+        assert!(check_accept(["application/vnd.api+json; charset=utf-8"], false).is_err());
+        assert!(check_accept(
+            ["application/vnd.api+json; charset=utf-8, application/vnd.api+json"],
+            false
+        )
         .is_ok());
-        assert!(check_accept(["application/vnd.api+json; ext=\"https://x/e\""]).is_err());
-        assert!(check_accept(["application/vnd.api+json; profile=\"https://x/p\""]).is_ok());
-        assert!(check_accept(["application/vnd.api+json;q=0.5"]).is_ok());
-        assert!(check_accept(["application/vnd.api+json;q=0"]).is_ok());
+        assert!(check_accept(["application/vnd.api+json; ext=\"https://x/e\""], false).is_err());
+        assert!(check_accept(["application/vnd.api+json; profile=\"https://x/p\""], false).is_ok());
+        assert!(check_accept(["application/vnd.api+json;q=0.5"], false).is_ok());
+        assert!(check_accept(["application/vnd.api+json;q=0"], false).is_ok());
+        let atomic = format!("{MEDIA_TYPE}; ext=\"{}\"", atomic::EXTENSION);
+        assert!(check_accept([atomic.as_str()], true).is_ok());
+        assert!(check_accept(["*/*"], true).is_ok());
+        assert!(check_accept([MEDIA_TYPE], true).is_err());
     }
 }

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod atomic_operations;
 mod command_line;
 mod content_negotiation;
 mod creating_updating_deleting;

@@ -159,6 +159,46 @@ fn dechunk(mut rest: &[u8]) -> Vec<u8> {
     }
 }
 
+/// The media type of a response that applied the Atomic Operations extension.
+pub const ATOMIC_MEDIA_TYPE: &str =
+    "application/vnd.api+json; ext=\"https://jsonapi.org/ext/atomic\"";
+
+/// An Atomic Operations results document: the extension's structure (no `data`, `included` or
+/// `errors`; an `atomic:results` array of result objects), `jsonapi.ext` naming it, and every
+/// result's resource valid as the official schema's primary data.
+fn check_atomic_results(status: u16, document: &serde_json::Value) {
+    assert_eq!(status, 200, "results with status {status}");
+    let object = document
+        .as_object()
+        .expect("a results document is an object");
+    for member in object.keys() {
+        assert!(
+            ["jsonapi", "meta", "links", "atomic:results"].contains(&member.as_str()),
+            "member {member} in a results document: {document:#}"
+        );
+    }
+    assert_eq!(
+        document["jsonapi"]["ext"],
+        serde_json::json!(["https://jsonapi.org/ext/atomic"])
+    );
+    let results = document["atomic:results"]
+        .as_array()
+        .expect("atomic:results");
+    assert!(!results.is_empty());
+    for result in results {
+        let result = result.as_object().expect("result object");
+        for member in result.keys() {
+            assert!(
+                ["data", "meta"].contains(&member.as_str()),
+                "result member {member}"
+            );
+        }
+        if let Some(data) = result.get("data") {
+            schema::assert_valid(&serde_json::json!({"data": data}));
+        }
+    }
+}
+
 /// Every JSON:API body the suite receives is validated against the official schema and parsed
 /// by the `jsonapi` crate; a 204 must have no body and no content type.
 fn check(method: &str, response: &Response) {
@@ -186,6 +226,10 @@ fn check(method: &str, response: &Response) {
         response.text()
     );
     let document = response.json();
+    if content_type == ATOMIC_MEDIA_TYPE {
+        check_atomic_results(response.status, &document);
+        return;
+    }
     schema::assert_valid(&document);
     let parsed: jsonapi::api::JsonApiDocument = serde_json::from_value(document.clone())
         .unwrap_or_else(|e| {

@@ -102,6 +102,8 @@ pub struct Settings {
     pub requests_per_minute: u32,
     /// The most bytes of resources one response may carry.
     pub max_response_bytes: usize,
+    /// The most operations in one Atomic Operations request.
+    pub max_operations: usize,
 }
 
 impl Default for Settings {
@@ -110,6 +112,7 @@ impl Default for Settings {
             timeouts: confab::http::Timeouts::default(),
             requests_per_minute: confab::http::DEFAULT_REQUESTS_PER_MINUTE,
             max_response_bytes: confab::http::DEFAULT_MAX_RESPONSE_BYTES,
+            max_operations: confab::jsonapi::atomic::DEFAULT_MAX_OPERATIONS,
         }
     }
 }
@@ -194,6 +197,7 @@ impl TestServer {
             metrics: Default::default(),
             keys: std::sync::Arc::new(confab::auth::KeyCache::default()),
             max_response_bytes: settings.max_response_bytes,
+            max_operations: settings.max_operations,
         };
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -252,6 +256,33 @@ impl TestServer {
 
     pub fn is_postgres(&self) -> bool {
         self.database.is_postgres()
+    }
+
+    /// Every row of every table, one line of text per row, sorted: two dumps are equal exactly
+    /// when the database holds the same data.
+    pub fn dump(&self) -> Vec<String> {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Line {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            line: String,
+        }
+        let mut conn = self.connection();
+        let mut lines = Vec::new();
+        for (table, columns) in confab::store::schema::TABLES {
+            let row = columns
+                .iter()
+                .map(|(column, _)| format!("COALESCE(CAST({column} AS TEXT), 'NULL')"))
+                .collect::<Vec<_>>()
+                .join(" || '|' || ");
+            let query = format!("SELECT '{table}|' || {row} AS line FROM {table}");
+            let rows: Vec<Line> = diesel::sql_query(query)
+                .load(&mut *conn)
+                .expect("dump a table");
+            lines.extend(rows.into_iter().map(|row| row.line));
+        }
+        lines.sort();
+        lines
     }
 
     /// Statements run by the server's connections so far.

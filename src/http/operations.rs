@@ -1,0 +1,75 @@
+//! `POST /api/operations`: the Atomic Operations extension. Negotiation (the `ext` parameter)
+//! happens in the content-negotiation middleware; the operations run in
+//! [`crate::jsonapi::atomic`], each checked for the key's scopes as its single request would be.
+
+use actix_web::{web, HttpRequest};
+
+use super::extract::parse_json;
+use super::idempotency;
+use super::routes::{
+    authenticated_body, authorised, operators_only, organisation, Call, Reply, Work,
+};
+use super::AppState;
+use crate::auth::Access;
+use crate::jsonapi::atomic::{self, Action, Outcome};
+use crate::jsonapi::document::MEDIA_TYPE;
+use crate::jsonapi::error::ApiError;
+use crate::jsonapi::query::Endpoint;
+
+/// The media type of a response that applied the extension.
+pub fn content_type() -> String {
+    format!("{MEDIA_TYPE}; ext=\"{}\"", atomic::EXTENSION)
+}
+
+pub async fn operations(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Reply {
+    let call = Call::new(&state, &request)?;
+    let body = authenticated_body(&state, &call, &request, payload).await?;
+    let keyed = idempotency::keyed(&request, &body)?;
+    let max = state.max_operations;
+    let (answer, replayed) = authorised(&state, call, Work::Write, move |conn, call, principal| {
+        let tenant = principal.tenant();
+        idempotency::run(conn, organisation(&tenant), keyed.as_ref(), |conn| {
+            // No query parameter applies to operations: any is refused (400). The parser asks
+            // for a root type; with no document parameters allowed, any type serves.
+            let root = call
+                .registry
+                .types()
+                .first()
+                .copied()
+                .ok_or_else(|| ApiError::Internal("the registry holds no types".into()))?;
+            let query = call.query(root, Endpoint::NoDocument)?;
+            let context = call.context(&tenant, &query);
+            let permit = |action: Action| match action {
+                Action::Create(resource) => {
+                    operators_only(resource, resource.http_writes.create, "created")?;
+                    principal.require(resource.scope_family, Access::Write)
+                }
+                Action::Update(resource) => principal.require(resource.scope_family, Access::Write),
+                Action::Delete(resource) => {
+                    operators_only(resource, resource.http_writes.delete, "deleted")?;
+                    principal.require(resource.scope_family, Access::Write)
+                }
+                Action::WriteRelationship(resource, target) => {
+                    principal.require(resource.scope_family, Access::Write)?;
+                    principal.require(target.scope_family, Access::Read)
+                }
+            };
+            let document = parse_json(&body)?;
+            match atomic::execute(conn, &context, &document, max, &permit)? {
+                Outcome::Results(rendered) => Ok(idempotency::answer(
+                    200,
+                    None,
+                    rendered.body,
+                    Some(content_type()),
+                )),
+                Outcome::NoContent => Ok(idempotency::answer(204, None, Vec::new(), None)),
+            }
+        })
+    })
+    .await?;
+    Ok(idempotency::respond(answer, replayed))
+}
