@@ -30,14 +30,7 @@ pub fn create_organisation(
     let document = json!({"data": {"type": organisation::RESOURCE.name, "attributes": attributes}});
     let changes = input::parse(&document, &organisation::RESOURCE, Intent::Create)?;
     let query = Query::default();
-    let context = Context {
-        registry: &REGISTRY,
-        tenant: &Tenant::Operator,
-        query: &query,
-        path: String::new(),
-        self_link: String::new(),
-        max_response_bytes: usize::MAX,
-    };
+    let context = operator_context(&query);
     let (id, _) = handlers::create(conn, &context, &organisation::RESOURCE, changes)?;
     Ok(id)
 }
@@ -58,10 +51,25 @@ pub fn find_organisation(conn: &mut Db, id_or_slug: &str) -> Result<String, ApiE
         })
 }
 
+/// The context of an operator's command: every organisation, no response budget.
+fn operator_context(query: &Query) -> Context<'_> {
+    Context {
+        registry: &REGISTRY,
+        tenant: &Tenant::Operator,
+        query,
+        path: String::new(),
+        self_link: String::new(),
+        max_response_bytes: usize::MAX,
+        if_match: None,
+    }
+}
+
 /// Deletes an organisation and everything it owns.
 pub fn delete_organisation(conn: &mut Db, id_or_slug: &str) -> Result<(), ApiError> {
     let id = find_organisation(conn, id_or_slug)?;
-    handlers::delete(conn, &organisation::RESOURCE, &Tenant::Operator, &id)
+    let query = Query::default();
+    let context = operator_context(&query);
+    handlers::delete(conn, &context, &organisation::RESOURCE, &id)
 }
 
 /// On an empty database: organisation `demo` and an all-scopes `sk_test_` key, returned once.

@@ -12,6 +12,7 @@ use super::routes::{
 use super::AppState;
 use crate::auth::Access;
 use crate::jsonapi::atomic::{self, Action, Outcome};
+use crate::jsonapi::context::Context;
 use crate::jsonapi::document::MEDIA_TYPE;
 use crate::jsonapi::error::ApiError;
 use crate::jsonapi::query::Endpoint;
@@ -42,7 +43,11 @@ pub async fn operations(
                 .copied()
                 .ok_or_else(|| ApiError::Internal("the registry holds no types".into()))?;
             let query = call.query(root, Endpoint::NoDocument)?;
-            let context = call.context(&tenant, &query);
+            // `If-Match` names one resource's version; it has no meaning for a batch.
+            let context = Context {
+                if_match: None,
+                ..call.context(&tenant, &query)
+            };
             let permit = |action: Action| match action {
                 Action::Create(resource) => {
                     operators_only(resource, resource.http_writes.create, "created")?;

@@ -13,6 +13,7 @@ use super::idempotency;
 use super::AppState;
 use crate::auth::{self, Access, Principal};
 use crate::jsonapi::atomic;
+use crate::jsonapi::conditional;
 use crate::jsonapi::document::{JsonApiObject, MetaDocument, MEDIA_TYPE};
 use crate::jsonapi::error::ApiError;
 use crate::jsonapi::handlers::{self, Context, Rendered};
@@ -30,12 +31,18 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(
             web::resource("/health")
                 .route(web::get().to(health))
-                .default_service(web::to(|r: HttpRequest| not_allowed(r, &[Method::GET]))),
+                .route(web::head().to(health))
+                .default_service(web::to(|r: HttpRequest| {
+                    not_allowed(r, &[Method::GET, Method::HEAD])
+                })),
         )
         .service(
             web::resource("/metrics")
                 .route(web::get().to(super::metrics::metrics))
-                .default_service(web::to(|r: HttpRequest| not_allowed(r, &[Method::GET]))),
+                .route(web::head().to(super::metrics::metrics))
+                .default_service(web::to(|r: HttpRequest| {
+                    not_allowed(r, &[Method::GET, Method::HEAD])
+                })),
         )
         .service(
             web::resource(atomic::PATH)
@@ -45,37 +52,52 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(
             web::resource("/api/{type}")
                 .route(web::get().to(fetch_collection))
+                .route(web::head().to(fetch_collection))
                 .route(web::post().to(create))
                 .default_service(web::to(|r: HttpRequest| {
-                    not_allowed(r, &[Method::GET, Method::POST])
+                    not_allowed(r, &[Method::GET, Method::HEAD, Method::POST])
                 })),
         )
         .service(
             web::resource("/api/{type}/{id}")
                 .route(web::get().to(fetch_resource))
+                .route(web::head().to(fetch_resource))
                 .route(web::patch().to(update))
                 .route(web::delete().to(delete))
                 .default_service(web::to(|r: HttpRequest| {
-                    not_allowed(r, &[Method::GET, Method::PATCH, Method::DELETE])
+                    not_allowed(
+                        r,
+                        &[Method::GET, Method::HEAD, Method::PATCH, Method::DELETE],
+                    )
                 })),
         )
         .service(
             web::resource("/api/{type}/{id}/relationships/{relationship}")
                 .route(web::get().to(fetch_relationship))
+                .route(web::head().to(fetch_relationship))
                 .route(web::patch().to(relationship_write))
                 .route(web::post().to(relationship_write))
                 .route(web::delete().to(relationship_write))
                 .default_service(web::to(|r: HttpRequest| {
                     not_allowed(
                         r,
-                        &[Method::GET, Method::PATCH, Method::POST, Method::DELETE],
+                        &[
+                            Method::GET,
+                            Method::HEAD,
+                            Method::PATCH,
+                            Method::POST,
+                            Method::DELETE,
+                        ],
                     )
                 })),
         )
         .service(
             web::resource("/api/{type}/{id}/{relationship}")
                 .route(web::get().to(fetch_related))
-                .default_service(web::to(|r: HttpRequest| not_allowed(r, &[Method::GET]))),
+                .route(web::head().to(fetch_related))
+                .default_service(web::to(|r: HttpRequest| {
+                    not_allowed(r, &[Method::GET, Method::HEAD])
+                })),
         )
         .default_service(web::to(unknown_route));
 }
@@ -90,6 +112,8 @@ pub(super) struct Call {
     raw_query: String,
     path: String,
     max_response_bytes: usize,
+    /// `If-Match`, which a write of one resource must meet.
+    if_match: Option<String>,
 }
 
 impl Call {
@@ -116,6 +140,10 @@ impl Call {
             raw_query: request.query_string().to_string(),
             path: request.path().to_string(),
             max_response_bytes: state.max_response_bytes,
+            if_match: request
+                .headers()
+                .get(header::IF_MATCH)
+                .map(|value| value.to_str().unwrap_or_default().to_string()),
         })
     }
 
@@ -161,6 +189,7 @@ impl Call {
             path: self.path.clone(),
             self_link: self.self_link(query),
             max_response_bytes: self.max_response_bytes,
+            if_match: self.if_match.clone(),
         }
     }
 
@@ -276,8 +305,36 @@ fn respond(status: StatusCode, rendered: Rendered) -> HttpResponse {
         .body(rendered.body)
 }
 
-fn data_document(rendered: Rendered) -> Reply {
-    Ok(respond(StatusCode::OK, rendered))
+/// A read's document with its entity tag (strong for one resource, weak for a collection),
+/// or 304 when the client's `If-None-Match` names it (RFC 9110 §13.1.2).
+fn data_document(request: &HttpRequest, rendered: Rendered, single: bool) -> Reply {
+    let tag = conditional::entity_tag(&rendered.body, single);
+    let current = request
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|header| conditional::none_match_fails(header, &tag));
+    if current {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, tag))
+            .finish());
+    }
+    let mut response = respond(StatusCode::OK, rendered);
+    if let Ok(value) = header::HeaderValue::from_str(&tag) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    Ok(response)
+}
+
+/// A write's answer; a resource document in it carries the strong tag a later `If-Match` names.
+fn write_answer(answer: StoredAnswer, replayed: bool) -> HttpResponse {
+    let tag = (matches!(answer.status, 200 | 201) && !answer.body.is_empty())
+        .then(|| conditional::entity_tag(answer.body.as_bytes(), true));
+    let mut response = idempotency::respond(answer, replayed);
+    if let Some(value) = tag.and_then(|tag| header::HeaderValue::from_str(&tag).ok()) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
 }
 
 async fn fetch_collection(state: web::Data<AppState>, request: HttpRequest) -> Reply {
@@ -291,7 +348,7 @@ async fn fetch_collection(state: web::Data<AppState>, request: HttpRequest) -> R
         handlers::fetch_collection(conn, &context, resource)
     })
     .await?;
-    data_document(doc)
+    data_document(&request, doc, false)
 }
 
 async fn fetch_resource(state: web::Data<AppState>, request: HttpRequest) -> Reply {
@@ -305,7 +362,7 @@ async fn fetch_resource(state: web::Data<AppState>, request: HttpRequest) -> Rep
         handlers::fetch_resource(conn, &context, resource, &call.id)
     })
     .await?;
-    data_document(doc)
+    data_document(&request, doc, true)
 }
 
 async fn fetch_related(state: web::Data<AppState>, request: HttpRequest) -> Reply {
@@ -323,10 +380,12 @@ async fn fetch_related(state: web::Data<AppState>, request: HttpRequest) -> Repl
         call.require_reads(principal, target, &query.include)?;
         let tenant = principal.tenant();
         let context = call.context(&tenant, &query);
+        let single = matches!(relationship.cardinality, Cardinality::ToOne { .. });
         handlers::fetch_related(conn, &context, resource, &call.id, relationship)
+            .map(|doc| (doc, single))
     })
     .await?;
-    data_document(doc)
+    data_document(&request, doc.0, doc.1)
 }
 
 async fn fetch_relationship(state: web::Data<AppState>, request: HttpRequest) -> Reply {
@@ -344,10 +403,12 @@ async fn fetch_relationship(state: web::Data<AppState>, request: HttpRequest) ->
         principal.require(target.scope_family, Access::Read)?;
         let tenant = principal.tenant();
         let context = call.context(&tenant, &query);
+        let single = matches!(relationship.cardinality, Cardinality::ToOne { .. });
         handlers::fetch_relationship(conn, &context, resource, &call.id, relationship)
+            .map(|doc| (doc, single))
     })
     .await?;
-    data_document(doc)
+    data_document(&request, doc.0, doc.1)
 }
 
 async fn create(state: web::Data<AppState>, request: HttpRequest, payload: web::Payload) -> Reply {
@@ -369,7 +430,7 @@ async fn create(state: web::Data<AppState>, request: HttpRequest, payload: web::
         })
     })
     .await?;
-    Ok(idempotency::respond(answer, replayed))
+    Ok(write_answer(answer, replayed))
 }
 
 async fn update(state: web::Data<AppState>, request: HttpRequest, payload: web::Payload) -> Reply {
@@ -391,7 +452,7 @@ async fn update(state: web::Data<AppState>, request: HttpRequest, payload: web::
         })
     })
     .await?;
-    Ok(idempotency::respond(answer, replayed))
+    Ok(write_answer(answer, replayed))
 }
 
 async fn delete(state: web::Data<AppState>, request: HttpRequest) -> Reply {
@@ -404,7 +465,9 @@ async fn delete(state: web::Data<AppState>, request: HttpRequest) -> Reply {
         let tenant = principal.tenant();
         idempotency::run(conn, organisation(&tenant), keyed.as_ref(), |conn| {
             call.query(resource, Endpoint::NoDocument)?;
-            handlers::delete(conn, resource, &tenant, &call.id)?;
+            let query = Query::default();
+            let context = call.context(&tenant, &query);
+            handlers::delete(conn, &context, resource, &call.id)?;
             Ok(idempotency::answer(204, None, Vec::new(), None))
         })
     })

@@ -14,4 +14,6 @@ pub struct Context<'a> {
     pub self_link: String,
     /// The most a document's resources may weigh (see [`crate::store::Stored::weight`]).
     pub max_response_bytes: usize,
+    /// The request's `If-Match`, which a write of one resource must meet (412 otherwise).
+    pub if_match: Option<String>,
 }

@@ -5,6 +5,7 @@
 use chrono::Utc;
 use serde_json::{Map, Value};
 
+use super::conditional;
 pub use super::context::Context;
 use super::document::{JsonApiObject, Link, Links};
 use super::graph::{self, not_found, Graph};
@@ -130,6 +131,23 @@ impl Context<'_> {
             body,
             profiles: jsonapi.profile,
         })
+    }
+
+    /// The resource a write is about to change, checked against the request's `If-Match`; with
+    /// one, the resource stays locked against other writers until the transaction ends.
+    fn find_for_write(
+        &self,
+        conn: &mut Db,
+        resource: &'static ResourceType,
+        id: &str,
+    ) -> Result<Box<dyn Record>, ApiError> {
+        if self.if_match.is_some() {
+            let key = format!("{}/{}", resource.name, id.to_ascii_lowercase());
+            store::lock_for_write(conn, &key)?;
+        }
+        let record = self.find(conn, resource, id)?;
+        conditional::check_if_match(self.if_match.as_deref(), resource, record.as_ref())?;
+        Ok(record)
     }
 
     fn find(
@@ -334,7 +352,7 @@ pub fn update_record(
     changes: Changes,
 ) -> Result<Box<dyn Record>, ApiError> {
     store::transaction(conn, |conn| {
-        let existing = context.find(conn, resource, id)?;
+        let existing = context.find_for_write(conn, resource, id)?;
         let mut problems = Vec::new();
         for sent in &changes.unchangeable {
             if !same_value(sent, existing.value(sent.attribute.name)) {
@@ -413,19 +431,24 @@ pub fn write_relationship(
 /// `DELETE /api/{type}/{id}`: what the resource owns goes with it (foreign keys cascade).
 pub fn delete(
     conn: &mut Db,
+    context: &Context<'_>,
     resource: &'static ResourceType,
-    tenant: &Tenant,
     id: &str,
 ) -> Result<(), ApiError> {
     let Some(canonical) = graph::canonical_id(id) else {
         return Err(not_found(resource, id));
     };
     let mut conditions = vec![Condition::Equals("id", SqlValue::text(canonical))];
-    conditions.extend(resource.tenant_condition(tenant));
-    match (resource.storage.delete)(conn, &conditions)? {
-        0 => Err(not_found(resource, id)),
-        _ => Ok(()),
-    }
+    conditions.extend(resource.tenant_condition(context.tenant));
+    store::transaction(conn, |conn| {
+        if context.if_match.is_some() {
+            context.find_for_write(conn, resource, id)?;
+        }
+        match (resource.storage.delete)(conn, &conditions)? {
+            0 => Err(not_found(resource, id)),
+            _ => Ok(()),
+        }
+    })
 }
 
 fn now() -> SqlValue {

@@ -2,6 +2,7 @@
 //! and the handlers that serve every resource type from its description.
 
 pub mod atomic;
+pub mod conditional;
 pub mod context;
 pub mod document;
 pub mod error;

@@ -308,6 +308,21 @@ impl Store {
 /// On SQLite the transaction begins `IMMEDIATE`, taking the write lock up front: a deferred one
 /// that reads and then writes fails at once with `SQLITE_BUSY_SNAPSHOT` when another writer
 /// committed in between, and the busy timeout does not retry that.
+/// Holds `key` until the caller's transaction ends, so a read-check-write on one resource is not
+/// interleaved with another instance's. SQLite needs nothing: its write transactions (`BEGIN
+/// IMMEDIATE`) already run one at a time. On PostgreSQL, a transaction-scoped advisory lock;
+/// Diesel has no builder for it.
+pub fn lock_for_write(conn: &mut Db, key: &str) -> StoreResult<()> {
+    use diesel::RunQueryDsl;
+    if let Db::Postgres(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind::<diesel::sql_types::Text, _>(key)
+            .execute(pg)
+            .map_err(StoreError::from)?;
+    }
+    Ok(())
+}
+
 pub fn transaction<T, E>(conn: &mut Db, work: impl FnOnce(&mut Db) -> Result<T, E>) -> Result<T, E>
 where
     E: From<StoreError>,

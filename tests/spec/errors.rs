@@ -21,7 +21,7 @@ fn wrong_methods_are_405_with_allow() {
     let server = TestServer::start();
     let response = server.request("PUT", "/api/conversations", &[], None);
     expect_errors(&response, 405, &[no_source()]);
-    assert_eq!(response.header("allow"), Some("GET, POST"));
+    assert_eq!(response.header("allow"), Some("GET, HEAD, POST"));
     let response = server.request(
         "POST",
         "/api/conversations/x",
@@ -29,7 +29,7 @@ fn wrong_methods_are_405_with_allow() {
         Some(b"{}"),
     );
     expect_errors(&response, 405, &[no_source()]);
-    assert_eq!(response.header("allow"), Some("GET, PATCH, DELETE"));
+    assert_eq!(response.header("allow"), Some("GET, HEAD, PATCH, DELETE"));
     let response = server.request("DELETE", "/health", &[], None);
     expect_errors(&response, 405, &[no_source()]);
     // An unknown type is not found, whatever the method.

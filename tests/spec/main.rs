@@ -6,6 +6,7 @@ mod support;
 
 mod atomic_operations;
 mod command_line;
+mod conditional_requests;
 mod content_negotiation;
 mod creating_updating_deleting;
 mod document_structure;

@@ -183,7 +183,7 @@ fn perform(
             }
             permit(Action::Delete(resource))?;
             let id = local.resolve(resource, &identity, "/ref/lid")?;
-            handlers::delete(conn, resource, context.tenant, &id)?;
+            handlers::delete(conn, context, resource, &id)?;
             Ok(Done::Nothing)
         }
         (Code::Remove, _) => Err(ApiError::invalid_document(

@@ -211,7 +211,14 @@ fn check(method: &str, response: &Response) {
         );
         return;
     }
+    // 304: the client's copy is current; its tag, never a body (RFC 9110 §15.4.5).
+    if response.status == 304 {
+        assert!(response.body.is_empty(), "304 with a body");
+        assert!(response.header("etag").is_some(), "304 without an ETag");
+        return;
+    }
     if method == "HEAD" {
+        assert!(response.body.is_empty(), "HEAD answered with a body");
         return;
     }
     let content_type = response.header("content-type").unwrap_or_default();
