@@ -655,28 +655,40 @@ fn related_ids_are_matched_whatever_their_case() {
     );
 }
 
-#[test]
-fn concurrent_item_creates_all_succeed_with_distinct_positions() {
-    // crud-atomic: each create is one transaction; concurrent writers neither fail nor share a position.
-    let server = TestServer::start();
-    let organisation = server.organisation.clone();
-    let conversation_id = server.create_conversation(&organisation, json!({"channel": "chat"}));
-    let (writers, per_writer) = (6, 8);
-    let statuses: Vec<u16> = std::thread::scope(|scope| {
+/// Creates `total` items in `conversation` from 10 threads at once, spread over `addresses`
+/// in turn, and returns every status.
+fn create_items_concurrently(
+    addresses: &[std::net::SocketAddr],
+    key: &str,
+    conversation: &str,
+    total: usize,
+) -> Vec<u16> {
+    let authorization = format!("Bearer {key}");
+    let writers = 10;
+    std::thread::scope(|scope| {
         let handles: Vec<_> = (0..writers)
             .map(|writer| {
-                let (server, conversation_id) = (&server, &conversation_id);
+                let authorization = authorization.as_str();
                 scope.spawn(move || {
-                    (0..per_writer)
+                    (0..total / writers)
                         .map(|n| {
-                            server
-                                .post(
-                                    "/api/conversation_items",
-                                    &json!({"data": {"type": "ConversationItem",
-                                        "attributes": {"role": "user", "content": format!("{writer}-{n}")},
-                                        "relationships": {"conversation": {"data": {"type": "Conversation", "id": conversation_id}}}}}),
-                                )
-                                .status
+                            let body = serde_json::to_vec(&json!({"data": {"type": "ConversationItem",
+                                "attributes": {"role": "user", "content": format!("{writer}-{n}")},
+                                "relationships": {"conversation": {"data": {"type": "Conversation", "id": conversation}}}}}))
+                                .expect("serialize");
+                            let address = addresses[(writer + n) % addresses.len()];
+                            crate::support::http::send(
+                                address,
+                                "POST",
+                                "/api/conversation_items",
+                                &[
+                                    ("Accept", crate::support::MEDIA_TYPE),
+                                    ("Content-Type", crate::support::MEDIA_TYPE),
+                                    ("Authorization", authorization),
+                                ],
+                                Some(&body),
+                            )
+                            .status
                         })
                         .collect::<Vec<u16>>()
                 })
@@ -684,26 +696,57 @@ fn concurrent_item_creates_all_succeed_with_distinct_positions() {
             .collect();
         handles
             .into_iter()
-            .flat_map(|handle| handle.join().unwrap())
+            .flat_map(|handle| handle.join().expect("writer thread"))
             .collect()
-    });
-    assert!(statuses.iter().all(|status| *status == 201), "{statuses:?}");
-    let linkage = expect_document(
+    })
+}
+
+/// The positions of a conversation's items, in the order the API lists them (by position).
+fn positions(server: &TestServer, conversation: &str) -> Vec<i64> {
+    let listed = expect_document(
         &server.get(&format!(
-            "/api/conversations/{conversation_id}?include=conversation_items"
+            "/api/conversations/{conversation}/conversation_items?page[limit]=100"
         )),
         200,
     );
-    let positions: Vec<i64> = linkage["included"]
+    listed["data"]
         .as_array()
-        .unwrap()
+        .expect("items")
         .iter()
-        .map(|item| item["attributes"]["position"].as_i64().unwrap())
-        .collect();
+        .map(|item| item["attributes"]["position"].as_i64().expect("position"))
+        .collect()
+}
+
+#[test]
+fn concurrent_item_creates_all_succeed_with_distinct_positions() {
+    // crud-atomic: each create is one transaction; 100 concurrent writers neither fail, nor
+    // deadlock, nor share a position.
+    let server = TestServer::start();
+    let conversation = server.create_conversation(&server.organisation, json!({"channel": "chat"}));
+    let statuses = create_items_concurrently(&[server.address], &server.key, &conversation, 100);
+    assert!(statuses.iter().all(|status| *status == 201), "{statuses:?}");
     assert_eq!(
-        positions,
-        (1..=(writers * per_writer) as i64).collect::<Vec<_>>()
+        positions(&server, &conversation),
+        (1..=100).collect::<Vec<i64>>()
     );
+}
+
+#[test]
+fn concurrent_item_creates_across_three_instances_get_distinct_positions() {
+    // The same across instances: three confab processes on one database.
+    let server = TestServer::start();
+    let instances: Vec<crate::support::Instance> = (0..3)
+        .map(|_| crate::support::Instance::start(&server.database_url))
+        .collect();
+    let addresses: Vec<std::net::SocketAddr> = instances.iter().map(|i| i.address).collect();
+    let conversation = server.create_conversation(&server.organisation, json!({"channel": "chat"}));
+    let statuses = create_items_concurrently(&addresses, &server.key, &conversation, 100);
+    assert!(statuses.iter().all(|status| *status == 201), "{statuses:?}");
+    assert_eq!(
+        positions(&server, &conversation),
+        (1..=100).collect::<Vec<i64>>()
+    );
+    drop(instances);
 }
 
 #[test]

@@ -2,16 +2,13 @@
 //! after the IETF draft "The Idempotency-Key HTTP Header Field").
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use crate::support::http::{send, Response};
-use crate::support::{
-    expect_document, expect_errors, free_address, header, wait_until_listening, TestServer,
-    MEDIA_TYPE,
-};
+use crate::support::{expect_document, expect_errors, header, Instance, TestServer, MEDIA_TYPE};
 
 fn conversation(organisation: &str) -> Value {
     json!({"data": {
@@ -169,36 +166,6 @@ fn a_malformed_key_is_400_at_the_header() {
         ),
         201,
     );
-}
-
-/// A confab process on the test server's database.
-struct Instance {
-    child: Child,
-    address: SocketAddr,
-}
-
-impl Instance {
-    fn start(database_url: &str) -> Self {
-        let address = free_address();
-        let child = Command::new(env!("CARGO_BIN_EXE_confab"))
-            .args(["serve", "--no-bootstrap", "--rate-limit", "0"])
-            .env("DATABASE_URL", database_url)
-            .env("CONFAB_BIND", address.to_string())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start confab");
-        wait_until_listening(address);
-        Instance { child, address }
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

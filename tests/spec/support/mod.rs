@@ -466,3 +466,33 @@ pub fn wait_until_listening(address: SocketAddr) {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// A confab process on the test server's database.
+pub struct Instance {
+    child: std::process::Child,
+    pub address: SocketAddr,
+}
+
+impl Instance {
+    pub fn start(database_url: &str) -> Self {
+        let address = free_address();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_confab"))
+            .args(["serve", "--no-bootstrap", "--rate-limit", "0"])
+            .env("DATABASE_URL", database_url)
+            .env("CONFAB_BIND", address.to_string())
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start confab");
+        wait_until_listening(address);
+        Instance { child, address }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
