@@ -6,9 +6,7 @@ use actix_web::{web, HttpRequest};
 
 use super::extract::parse_json;
 use super::idempotency;
-use super::routes::{
-    authenticated_body, authorised, operators_only, organisation, Call, Reply, Work,
-};
+use super::routes::{authorised, operators_only, organisation, write_request, Reply, Work};
 use super::AppState;
 use crate::auth::Access;
 use crate::jsonapi::atomic::{self, Action, Outcome};
@@ -27,9 +25,7 @@ pub async fn operations(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Reply {
-    let call = Call::new(&state, &request)?;
-    let body = authenticated_body(&state, &call, &request, payload).await?;
-    let keyed = idempotency::keyed(&request, &body)?;
+    let (call, body, keyed) = write_request(&state, &request, payload).await?;
     let max = state.max_operations;
     let (answer, replayed) = authorised(&state, call, Work::Write, move |conn, call, principal| {
         let tenant = principal.tenant();

@@ -230,7 +230,7 @@ pub(super) fn operators_only(
 /// The body of a write, read only once its key is known good: a client without a valid key is
 /// answered 401 at once, never allowed to hold a connection by sending its body slowly. The key
 /// is then in the verified-key cache, so the write itself costs no second check.
-pub(super) async fn authenticated_body(
+async fn authenticated_body(
     state: &AppState,
     call: &Call,
     request: &HttpRequest,
@@ -245,6 +245,19 @@ pub(super) async fn authenticated_body(
         .await??;
     }
     read_body(request, payload, state.body_limit, state.timeouts.body).await
+}
+
+/// What a write with a body starts from: the call (401 without a key), the body (read only
+/// once the key is known good) and its `Idempotency-Key`, if any.
+pub(super) async fn write_request(
+    state: &AppState,
+    request: &HttpRequest,
+    payload: web::Payload,
+) -> Result<(Call, web::Bytes, Option<idempotency::Keyed>), ApiError> {
+    let call = Call::new(state, request)?;
+    let body = authenticated_body(state, &call, request, payload).await?;
+    let keyed = idempotency::keyed(request, &body)?;
+    Ok((call, body, keyed))
 }
 
 /// Whether a request only reads, which decides where its work runs.
@@ -412,9 +425,7 @@ async fn fetch_relationship(state: web::Data<AppState>, request: HttpRequest) ->
 }
 
 async fn create(state: web::Data<AppState>, request: HttpRequest, payload: web::Payload) -> Reply {
-    let call = Call::new(&state, &request)?;
-    let body = authenticated_body(&state, &call, &request, payload).await?;
-    let keyed = idempotency::keyed(&request, &body)?;
+    let (call, body, keyed) = write_request(&state, &request, payload).await?;
     let (answer, replayed) = authorised(&state, call, Work::Write, move |conn, call, principal| {
         let resource = call.resource()?;
         operators_only(resource, resource.http_writes.create, "created")?;
@@ -434,9 +445,7 @@ async fn create(state: web::Data<AppState>, request: HttpRequest, payload: web::
 }
 
 async fn update(state: web::Data<AppState>, request: HttpRequest, payload: web::Payload) -> Reply {
-    let call = Call::new(&state, &request)?;
-    let body = authenticated_body(&state, &call, &request, payload).await?;
-    let keyed = idempotency::keyed(&request, &body)?;
+    let (call, body, keyed) = write_request(&state, &request, payload).await?;
     let (answer, replayed) = authorised(&state, call, Work::Write, move |conn, call, principal| {
         let resource = call.resource()?;
         principal.require(resource.scope_family, Access::Write)?;
@@ -500,9 +509,7 @@ async fn relationship_write(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Reply {
-    let call = Call::new(&state, &request)?;
-    let body = authenticated_body(&state, &call, &request, payload).await?;
-    let keyed = idempotency::keyed(&request, &body)?;
+    let (call, body, keyed) = write_request(&state, &request, payload).await?;
     let how = match *request.method() {
         Method::POST => LinkageWrite::Add,
         Method::DELETE => LinkageWrite::Remove,

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{identity, operation, operations, Code, LocalIds, Operation, Target};
+use super::{identity, named_type, operation, operations, Code, LocalIds, Operation, Target};
 use crate::jsonapi::context::Context;
 use crate::jsonapi::document::JsonApiObject;
 use crate::jsonapi::error::ApiError;
@@ -205,17 +205,7 @@ fn resource_object<'a>(
             "This operation's `data` is a resource object.",
         ));
     };
-    let resource = match object.get("type") {
-        Some(Value::String(name)) => registry.by_name(name).ok_or_else(|| {
-            ApiError::invalid_document("/data/type", format!("There is no type `{name}`."))
-        })?,
-        _ => {
-            return Err(ApiError::invalid_document(
-                "/data",
-                "The resource object needs a string `type`.",
-            ))
-        }
-    };
+    let resource = named_type(registry, object, "/data")?;
     match target {
         Some(Target::Collection(expected) | Target::Resource(expected, _))
             if expected.name != resource.name =>

@@ -164,17 +164,7 @@ fn parse_ref(registry: &Registry, value: &Value) -> Result<Target, ApiError> {
             ));
         }
     }
-    let resource = match reference.get("type") {
-        Some(Value::String(name)) => registry.by_name(name).ok_or_else(|| {
-            ApiError::invalid_document("/ref/type", format!("There is no type `{name}`."))
-        })?,
-        _ => {
-            return Err(ApiError::invalid_document(
-                "/ref",
-                "A `ref` needs a string `type`.",
-            ))
-        }
-    };
+    let resource = named_type(registry, reference, "/ref")?;
     let identity = identity(reference, "/ref")?
         .ok_or_else(|| ApiError::invalid_document("/ref", "A `ref` needs an `id` or a `lid`."))?;
     match reference.get("relationship") {
@@ -189,6 +179,23 @@ fn parse_ref(registry: &Registry, value: &Value) -> Result<Target, ApiError> {
         Some(_) => Err(ApiError::invalid_document(
             "/ref/relationship",
             "`relationship` must be a string.",
+        )),
+    }
+}
+
+/// The type a resource object or `ref` at `at` names in its `type` member.
+pub fn named_type(
+    registry: &Registry,
+    object: &Map<String, Value>,
+    at: &str,
+) -> Result<&'static ResourceType, ApiError> {
+    match object.get("type") {
+        Some(Value::String(name)) => registry.by_name(name).ok_or_else(|| {
+            ApiError::invalid_document(format!("{at}/type"), format!("There is no type `{name}`."))
+        }),
+        _ => Err(ApiError::invalid_document(
+            at,
+            "A resource object or `ref` needs a string `type`.",
         )),
     }
 }

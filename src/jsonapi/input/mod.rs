@@ -226,6 +226,21 @@ fn check_identity(
     }
 }
 
+/// The object member `name` of the resource object (`attributes`, `relationships`), if sent.
+fn object_member<'a>(
+    data: &'a Map<String, Value>,
+    name: &str,
+) -> Result<Option<&'a Map<String, Value>>, ApiError> {
+    match data.get(name) {
+        None => Ok(None),
+        Some(Value::Object(members)) => Ok(Some(members)),
+        Some(_) => Err(ApiError::invalid_document(
+            format!("/data/{name}"),
+            format!("`{name}` must be an object."),
+        )),
+    }
+}
+
 fn parse_attributes(
     data: &Map<String, Value>,
     resource: &'static ResourceType,
@@ -233,14 +248,10 @@ fn parse_attributes(
     changes: &mut Changes,
     problems: &mut Vec<ApiError>,
 ) {
-    let attributes = match data.get("attributes") {
-        None => None,
-        Some(Value::Object(attributes)) => Some(attributes),
-        Some(_) => {
-            problems.push(ApiError::invalid_document(
-                "/data/attributes",
-                "`attributes` must be an object.",
-            ));
+    let attributes = match object_member(data, "attributes") {
+        Ok(attributes) => attributes,
+        Err(problem) => {
+            problems.push(problem);
             return;
         }
     };
@@ -318,14 +329,10 @@ fn parse_relationships(
     changes: &mut Changes,
     problems: &mut Vec<ApiError>,
 ) {
-    let relationships = match data.get("relationships") {
-        None => None,
-        Some(Value::Object(relationships)) => Some(relationships),
-        Some(_) => {
-            problems.push(ApiError::invalid_document(
-                "/data/relationships",
-                "`relationships` must be an object.",
-            ));
+    let relationships = match object_member(data, "relationships") {
+        Ok(relationships) => relationships,
+        Err(problem) => {
+            problems.push(problem);
             return;
         }
     };
