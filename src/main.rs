@@ -101,6 +101,15 @@ struct ServeArgs {
         default_value_t = confab::jsonapi::atomic::DEFAULT_MAX_OPERATIONS
     )]
     max_operations: usize,
+    /// Requests one key may have in progress at once on this instance; more wait their turn.
+    /// 0 (the default) sets no bound.
+    #[arg(
+        long,
+        global = true,
+        env = "CONFAB_IN_FLIGHT_PER_KEY",
+        default_value_t = http::DEFAULT_IN_FLIGHT_PER_KEY
+    )]
+    in_flight_per_key: usize,
 }
 
 #[derive(Subcommand)]
@@ -261,6 +270,7 @@ fn serve(database_url: &str, args: &ServeArgs) -> Result<(), String> {
         keys: Arc::new(KeyCache::new(Duration::from_secs(args.key_cache_seconds))),
         max_response_bytes: args.max_response_bytes,
         max_operations: args.max_operations.max(1),
+        in_flight: Arc::new(http::InFlight::new(args.in_flight_per_key)),
     };
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
     log::info!("confab listening on http://{}", args.bind);

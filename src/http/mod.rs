@@ -3,11 +3,13 @@
 mod access_log;
 mod compress;
 pub mod error;
+pub use in_flight::InFlight;
 
 pub use metrics::Metrics;
 pub use rate_limit::{RateLimiter, DEFAULT_REQUESTS_PER_MINUTE};
 mod extract;
 mod idempotency;
+mod in_flight;
 mod metrics;
 mod negotiate;
 mod operations;
@@ -69,7 +71,13 @@ pub struct AppState {
     pub max_response_bytes: usize,
     /// The most operations an Atomic Operations request may hold; past it the request is 413.
     pub max_operations: usize,
+    /// Each key's requests in progress, bounded; the rest wait their turn.
+    pub in_flight: Arc<InFlight>,
 }
+
+/// Requests one key may have in progress at once on an instance (more wait their turn); 0, the
+/// default, sets no bound.
+pub const DEFAULT_IN_FLIGHT_PER_KEY: usize = 0;
 
 /// 4 MiB: a page of 100 conversations with 20 items of about 1.5 KB each fits, and 32
 /// worst-case reads in flight (each holding its rows, then its body) stay near 256 MB.

@@ -267,18 +267,21 @@ pub(super) enum Work {
     Write,
 }
 
-/// Authenticates `call` and runs `work` for its principal with one connection for both.
+/// Authenticates `call` and runs `work` for its principal with one connection for both, once
+/// the key's turn comes (see [`super::in_flight`]).
 ///
-/// Reads on SQLite run right here on the worker thread: a WAL reader never waits for a lock,
-/// and its statements take microseconds, less than the hop to another thread. Writes (which
-/// may wait for SQLite's write lock) and everything on PostgreSQL (network round trips) run on
-/// the blocking pool, so a worker never stalls on them.
+/// A read on SQLite by a key with nothing else in progress runs right here on the worker
+/// thread: a WAL reader never waits for a lock, and its statements take microseconds, less than
+/// the hop to another thread. Writes (which may wait for SQLite's write lock), everything on
+/// PostgreSQL (network round trips) and a key's concurrent reads (a flood, which must not hold
+/// the workers that serve everyone else) run on the blocking pool.
 pub(super) async fn authorised<T: Send + 'static>(
     state: &AppState,
     call: Call,
     kind: Work,
     work: impl FnOnce(&mut Db, Call, &Principal) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
+    let turn = state.in_flight.enter(&call.token).await;
     let store = state.store.clone();
     let keys = state.keys.clone();
     let run = move || {
@@ -291,11 +294,13 @@ pub(super) async fn authorised<T: Send + 'static>(
         }
         done
     };
-    if kind == Work::Read && state.store.dialect() == Dialect::Sqlite {
+    let done = if kind == Work::Read && turn.alone && state.store.dialect() == Dialect::Sqlite {
         run()
     } else {
         web::block(run).await?
-    }
+    };
+    drop(turn);
+    done
 }
 
 fn document(status: StatusCode, body: &impl Serialize) -> Reply {
@@ -318,10 +323,15 @@ fn respond(status: StatusCode, rendered: Rendered) -> HttpResponse {
         .body(rendered.body)
 }
 
-/// A read's document with its entity tag (strong for one resource, weak for a collection),
-/// or 304 when the client's `If-None-Match` names it (RFC 9110 §13.1.2).
+/// A read's document. One resource's carries its strong entity tag, or is answered 304 when the
+/// client's `If-None-Match` names it (RFC 9110 §13.1.2). Collections carry none: their pages
+/// are large and change with other resources, and hashing every page cost a tenth of their
+/// throughput (BENCHMARKS.md).
 fn data_document(request: &HttpRequest, rendered: Rendered, single: bool) -> Reply {
-    let tag = conditional::entity_tag(&rendered.body, single);
+    if !single {
+        return Ok(respond(StatusCode::OK, rendered));
+    }
+    let tag = conditional::entity_tag(&rendered.body, true);
     let current = request
         .headers()
         .get(header::IF_NONE_MATCH)

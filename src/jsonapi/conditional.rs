@@ -12,8 +12,7 @@ use super::query::Query;
 use super::render::Writer;
 use super::resource::{Record, ResourceType};
 
-/// The entity tag of a document: strong for a single resource (byte-for-byte the same), weak
-/// for collections (whose pages change with other resources).
+/// The entity tag of a document: strong (byte-for-byte the same document), or weak.
 pub fn entity_tag(body: &[u8], strong: bool) -> String {
     let digest = Sha256::digest(body);
     let mut tag = String::with_capacity(36);

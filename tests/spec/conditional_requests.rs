@@ -60,16 +60,10 @@ fn reads_carry_tags_and_a_current_copy_is_answered_304() {
     let included = server.get(&format!("{path}?include=organisation"));
     assert_ne!(etag(&included), tag);
 
-    // Collections carry a weak tag, which changes with their members.
+    // Collections carry none (weak tags are optional; hashing every page is not free).
     let list = server.get("/api/conversations");
-    let weak = etag(&list);
-    assert!(weak.starts_with("W/\""), "{weak}");
-    let unchanged = get_with(&server, "/api/conversations", &[("If-None-Match", &weak)]);
-    assert_eq!(unchanged.status, 304);
-    server.create_conversation(&server.organisation, json!({"channel": "email"}));
-    let changed = get_with(&server, "/api/conversations", &[("If-None-Match", &weak)]);
-    expect_document(&changed, 200);
-    assert_ne!(etag(&changed), weak);
+    expect_document(&list, 200);
+    assert_eq!(list.header("etag"), None);
 }
 
 #[test]

@@ -104,3 +104,45 @@ fn metrics_count_what_was_served() {
     }
     assert!(text.contains("confab_db_pool_connections "), "{text}");
 }
+
+#[test]
+fn a_key_past_its_in_flight_bound_waits_and_is_never_refused() {
+    // --in-flight-per-key 1: a key's concurrent requests queue behind each other; every one is
+    // answered as it would be alone, and another key is not held up by the queue.
+    let server = crate::support::TestServer::start_with(crate::support::Settings {
+        in_flight_per_key: 1,
+        ..crate::support::Settings::default()
+    });
+    let conversation = server.create_conversation(&server.organisation, json!({"channel": "chat"}));
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..24)
+            .map(|n| {
+                let (server, conversation) = (&server, &conversation);
+                scope.spawn(move || {
+                    if n % 2 == 0 {
+                        server.get("/api/conversations?include=conversation_items").status
+                    } else {
+                        let response = server.post(
+                            "/api/conversation_items",
+                            &json!({"data": {"type": "ConversationItem",
+                                "attributes": {"role": "user", "content": format!("{n}")},
+                                "relationships": {"conversation": {"data": {"type": "Conversation", "id": conversation}}}}}),
+                        );
+                        response.status
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("request"))
+            .collect()
+    });
+    let expected: Vec<u16> = (0..24)
+        .map(|n| if n % 2 == 0 { 200 } else { 201 })
+        .collect();
+    assert_eq!(statuses, expected);
+    let other = server.add_tenant("Other", confab::auth::SCOPES);
+    let response = server.request_as(Some(&other.key), "GET", "/api/conversations", None);
+    assert_eq!(response.status, 200);
+}

@@ -104,6 +104,8 @@ pub struct Settings {
     pub max_response_bytes: usize,
     /// The most operations in one Atomic Operations request.
     pub max_operations: usize,
+    /// Requests of one key in progress at once (0: no bound).
+    pub in_flight_per_key: usize,
 }
 
 impl Default for Settings {
@@ -113,6 +115,7 @@ impl Default for Settings {
             requests_per_minute: confab::http::DEFAULT_REQUESTS_PER_MINUTE,
             max_response_bytes: confab::http::DEFAULT_MAX_RESPONSE_BYTES,
             max_operations: confab::jsonapi::atomic::DEFAULT_MAX_OPERATIONS,
+            in_flight_per_key: confab::http::DEFAULT_IN_FLIGHT_PER_KEY,
         }
     }
 }
@@ -198,6 +201,7 @@ impl TestServer {
             keys: std::sync::Arc::new(confab::auth::KeyCache::default()),
             max_response_bytes: settings.max_response_bytes,
             max_operations: settings.max_operations,
+            in_flight: std::sync::Arc::new(confab::http::InFlight::new(settings.in_flight_per_key)),
         };
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
