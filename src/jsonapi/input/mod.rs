@@ -226,14 +226,27 @@ fn check_identity(
     }
 }
 
-/// The object member `name` of the resource object (`attributes`, `relationships`), if sent.
-fn object_member<'a>(
+/// A member of `attributes` or `relationships`: its name, its value and its pointer.
+type SentMember<'a> = (&'a str, &'a Value, String);
+
+/// The members of the resource object's `attributes` or `relationships` (`None` when it is not
+/// sent), each with its pointer; @-members are left out (member-name-at-members-no-process).
+fn sent_members<'a>(
     data: &'a Map<String, Value>,
     name: &str,
-) -> Result<Option<&'a Map<String, Value>>, ApiError> {
+) -> Result<Option<Vec<SentMember<'a>>>, ApiError> {
     match data.get(name) {
         None => Ok(None),
-        Some(Value::Object(members)) => Ok(Some(members)),
+        Some(Value::Object(members)) => Ok(Some(
+            members
+                .iter()
+                .filter(|(member, _)| !is_at_member(member))
+                .map(|(member, value)| {
+                    let pointer = format!("/data/{name}/{}", pointer_token(member));
+                    (member.as_str(), value, pointer)
+                })
+                .collect(),
+        )),
         Some(_) => Err(ApiError::invalid_document(
             format!("/data/{name}"),
             format!("`{name}` must be an object."),
@@ -248,18 +261,15 @@ fn parse_attributes(
     changes: &mut Changes,
     problems: &mut Vec<ApiError>,
 ) {
-    let attributes = match object_member(data, "attributes") {
+    let attributes = match sent_members(data, "attributes") {
         Ok(attributes) => attributes,
         Err(problem) => {
             problems.push(problem);
             return;
         }
     };
-    for (name, value) in attributes.into_iter().flatten() {
-        if is_at_member(name) {
-            continue;
-        }
-        let pointer = format!("/data/attributes/{}", pointer_token(name));
+    for (name, value, pointer) in attributes.iter().flatten() {
+        let (name, pointer) = (*name, pointer.clone());
         let Some(attribute) = resource.attribute(name) else {
             let hint = if resource.relationship(name).is_some() {
                 " It is a relationship: send it under `relationships`."
@@ -329,18 +339,15 @@ fn parse_relationships(
     changes: &mut Changes,
     problems: &mut Vec<ApiError>,
 ) {
-    let relationships = match object_member(data, "relationships") {
+    let relationships = match sent_members(data, "relationships") {
         Ok(relationships) => relationships,
         Err(problem) => {
             problems.push(problem);
             return;
         }
     };
-    for (name, value) in relationships.into_iter().flatten() {
-        if is_at_member(name) {
-            continue;
-        }
-        let pointer = format!("/data/relationships/{}", pointer_token(name));
+    for (name, value, pointer) in relationships.iter().flatten() {
+        let (name, pointer) = (*name, pointer.clone());
         let Some(relationship) = resource.relationship(name) else {
             problems.push(ApiError::invalid_member(
                 pointer,
