@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use crate::support::{expect_document, expect_errors, no_source, pointer, TestServer};
 
-fn conversation(organisation: &str, attributes: Value) -> Value {
+pub(crate) fn conversation(organisation: &str, attributes: Value) -> Value {
     json!({"data": {
         "type": "Conversation",
         "attributes": attributes,
@@ -12,7 +12,7 @@ fn conversation(organisation: &str, attributes: Value) -> Value {
     }})
 }
 
-fn count(server: &TestServer, path: &str) -> usize {
+pub(crate) fn count(server: &TestServer, path: &str) -> usize {
     expect_document(&server.get(path), 200)["data"]
         .as_array()
         .unwrap()
@@ -188,117 +188,6 @@ fn a_type_that_does_not_match_the_endpoint_is_409() {
         &json!({"data": {"type": "Organisation", "attributes": {"name": "x"}}}),
     );
     expect_errors(&response, 409, &[pointer("/data/type")]);
-}
-
-#[test]
-fn a_client_generated_uuid_is_the_new_resource_id() {
-    // create-accept-client-generated-ids, create-client-generated-ids-key,
-    // create-responses-201-location
-    let server = TestServer::start();
-    let id = "1b4e28ba-2fa1-41d2-883f-0016d3cca427";
-    let mut document = conversation(&server.organisation, json!({"channel": "chat"}));
-    document["data"]["id"] = json!(id);
-    let response = server.post("/api/conversations", &document);
-    let created = expect_document(&response, 201);
-    assert_eq!(created["data"]["id"], id);
-    assert_eq!(
-        response.header("location"),
-        Some(format!("/api/conversations/{id}").as_str())
-    );
-    let fetched = expect_document(&server.get(&format!("/api/conversations/{id}")), 200);
-    assert_eq!(fetched["data"], created["data"]);
-    // An item too, under its conversation.
-    let item = expect_document(
-        &server.post(
-            "/api/conversation_items",
-            &json!({"data": {
-                "type": "ConversationItem",
-                "id": "0f5b8c9e-6a43-4c47-9d1e-2b7d3c4e5f60",
-                "attributes": {"role": "user", "content": "hi"},
-                "relationships": {"conversation": {"data": {"type": "Conversation", "id": id}}}
-            }}),
-        ),
-        201,
-    );
-    assert_eq!(item["data"]["id"], "0f5b8c9e-6a43-4c47-9d1e-2b7d3c4e5f60");
-}
-
-#[test]
-fn a_null_id_is_no_id() {
-    // create-accept-client-generated-ids: WarpDrive's create body carries `"id": null`
-    let server = TestServer::start();
-    let mut document = conversation(&server.organisation, json!({"channel": "chat"}));
-    document["data"]["id"] = Value::Null;
-    let created = expect_document(&server.post("/api/conversations", &document), 201);
-    let id = created["data"]["id"].as_str().expect("an id");
-    assert_eq!(id.len(), 36);
-    assert_eq!(count(&server, "/api/conversations"), 1);
-}
-
-#[test]
-fn an_id_that_exists_is_409_in_any_organisation_without_saying_whose() {
-    // create-responses-409-exists, create-responses-409-error-details
-    let server = TestServer::start();
-    let id = "7d444840-9dc0-11d1-b245-5ffdce74fad2";
-    let mut document = conversation(&server.organisation, json!({"channel": "chat"}));
-    document["data"]["id"] = json!(id);
-    expect_document(&server.post("/api/conversations", &document), 201);
-    let again = expect_errors(
-        &server.post("/api/conversations", &document),
-        409,
-        &[pointer("/data/id")],
-    );
-    // Another tenant meets the same answer, byte for byte, and learns nothing more.
-    let other = server.add_tenant("Other", confab::auth::SCOPES);
-    let mut theirs = conversation(&other.organisation, json!({"channel": "chat"}));
-    theirs["data"]["id"] = json!(id);
-    let response = server.request_as(
-        Some(&other.key),
-        "POST",
-        "/api/conversations",
-        Some(&theirs),
-    );
-    let elsewhere = expect_errors(&response, 409, &[pointer("/data/id")]);
-    assert_eq!(elsewhere, again);
-    assert_eq!(
-        again["errors"][0]["detail"],
-        "A Conversation with this id already exists."
-    );
-    assert_eq!(count(&server, "/api/conversations"), 1);
-}
-
-#[test]
-fn an_id_that_is_not_a_canonical_uuid_is_403() {
-    // create-client-generated-ids-forbidden, create-client-generated-ids-uuid
-    let server = TestServer::start();
-    for id in [
-        "not-a-uuid",
-        "",
-        "1B4E28BA-2FA1-41D2-883F-0016D3CCA427",
-        "{1b4e28ba-2fa1-41d2-883f-0016d3cca427}",
-        "1b4e28ba2fa141d2883f0016d3cca427",
-        "urn:uuid:1b4e28ba-2fa1-41d2-883f-0016d3cca427",
-    ] {
-        let mut document = conversation(&server.organisation, json!({"channel": "chat"}));
-        document["data"]["id"] = json!(id);
-        let refused = expect_errors(
-            &server.post("/api/conversations", &document),
-            403,
-            &[pointer("/data/id")],
-        );
-        assert_eq!(
-            refused["errors"][0]["code"], "unsupported_client_id",
-            "{id}"
-        );
-    }
-    let mut document = conversation(&server.organisation, json!({"channel": "chat"}));
-    document["data"]["id"] = json!(42);
-    expect_errors(
-        &server.post("/api/conversations", &document),
-        400,
-        &[pointer("/data/id")],
-    );
-    assert_eq!(count(&server, "/api/conversations"), 0);
 }
 
 #[test]
@@ -653,120 +542,4 @@ fn related_ids_are_matched_whatever_their_case() {
         document["data"]["relationships"]["organisation"]["data"]["id"],
         json!(organisation)
     );
-}
-
-/// Creates `total` items in `conversation` from 10 threads at once, spread over `addresses`
-/// in turn, and returns every status.
-fn create_items_concurrently(
-    addresses: &[std::net::SocketAddr],
-    key: &str,
-    conversation: &str,
-    total: usize,
-) -> Vec<u16> {
-    let authorization = format!("Bearer {key}");
-    let writers = 10;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..writers)
-            .map(|writer| {
-                let authorization = authorization.as_str();
-                scope.spawn(move || {
-                    (0..total / writers)
-                        .map(|n| {
-                            let body = serde_json::to_vec(&json!({"data": {"type": "ConversationItem",
-                                "attributes": {"role": "user", "content": format!("{writer}-{n}")},
-                                "relationships": {"conversation": {"data": {"type": "Conversation", "id": conversation}}}}}))
-                                .expect("serialize");
-                            let address = addresses[(writer + n) % addresses.len()];
-                            crate::support::http::send(
-                                address,
-                                "POST",
-                                "/api/conversation_items",
-                                &[
-                                    ("Accept", crate::support::MEDIA_TYPE),
-                                    ("Content-Type", crate::support::MEDIA_TYPE),
-                                    ("Authorization", authorization),
-                                ],
-                                Some(&body),
-                            )
-                            .status
-                        })
-                        .collect::<Vec<u16>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|handle| handle.join().expect("writer thread"))
-            .collect()
-    })
-}
-
-/// The positions of a conversation's items, in the order the API lists them (by position).
-fn positions(server: &TestServer, conversation: &str) -> Vec<i64> {
-    let listed = expect_document(
-        &server.get(&format!(
-            "/api/conversations/{conversation}/conversation_items?page[limit]=100"
-        )),
-        200,
-    );
-    listed["data"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|item| item["attributes"]["position"].as_i64().expect("position"))
-        .collect()
-}
-
-#[test]
-fn concurrent_item_creates_all_succeed_with_distinct_positions() {
-    // crud-atomic: each create is one transaction; 100 concurrent writers neither fail, nor
-    // deadlock, nor share a position.
-    let server = TestServer::start();
-    let conversation = server.create_conversation(&server.organisation, json!({"channel": "chat"}));
-    let statuses = create_items_concurrently(&[server.address], &server.key, &conversation, 100);
-    assert!(statuses.iter().all(|status| *status == 201), "{statuses:?}");
-    assert_eq!(
-        positions(&server, &conversation),
-        (1..=100).collect::<Vec<i64>>()
-    );
-}
-
-#[test]
-fn concurrent_item_creates_across_three_instances_get_distinct_positions() {
-    // The same across instances: three confab processes on one database.
-    let server = TestServer::start();
-    let instances: Vec<crate::support::Instance> = (0..3)
-        .map(|_| crate::support::Instance::start(&server.database_url))
-        .collect();
-    let addresses: Vec<std::net::SocketAddr> = instances.iter().map(|i| i.address).collect();
-    let conversation = server.create_conversation(&server.organisation, json!({"channel": "chat"}));
-    let statuses = create_items_concurrently(&addresses, &server.key, &conversation, 100);
-    assert!(statuses.iter().all(|status| *status == 201), "{statuses:?}");
-    assert_eq!(
-        positions(&server, &conversation),
-        (1..=100).collect::<Vec<i64>>()
-    );
-    drop(instances);
-}
-
-#[test]
-fn concurrent_creates_with_one_id_make_one_resource() {
-    // create-responses-409-exists, under a race: every loser is a 409, never a 500
-    let server = TestServer::start();
-    let id = "5f0c6f1e-3a2b-4c8d-9e7f-1a2b3c4d5e6f";
-    let mut document = conversation(&server.organisation, json!({"channel": "chat"}));
-    document["data"]["id"] = json!(id);
-    let statuses: Vec<u16> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..8)
-            .map(|_| scope.spawn(|| server.post("/api/conversations", &document).status))
-            .collect();
-        handles
-            .into_iter()
-            .map(|handle| handle.join().expect("request thread"))
-            .collect()
-    });
-    let created = statuses.iter().filter(|status| **status == 201).count();
-    let conflicts = statuses.iter().filter(|status| **status == 409).count();
-    assert_eq!((created, conflicts), (1, 7), "{statuses:?}");
-    assert_eq!(count(&server, "/api/conversations"), 1);
 }

@@ -5,7 +5,9 @@
 mod support;
 
 mod atomic_operations;
+mod client_ids;
 mod command_line;
+mod concurrency;
 mod conditional_requests;
 mod content_negotiation;
 mod creating_updating_deleting;
