@@ -440,14 +440,17 @@ pub fn delete(
     };
     let mut conditions = vec![Condition::Equals("id", SqlValue::text(canonical))];
     conditions.extend(resource.tenant_condition(context.tenant));
+    let remove = |conn: &mut Db| match (resource.storage.delete)(conn, &conditions)? {
+        0 => Err(not_found(resource, id)),
+        _ => Ok(()),
+    };
+    // Without `If-Match`, one statement; with it, the check and the delete in one transaction.
+    if context.if_match.is_none() {
+        return remove(conn);
+    }
     store::transaction(conn, |conn| {
-        if context.if_match.is_some() {
-            context.find_for_write(conn, resource, id)?;
-        }
-        match (resource.storage.delete)(conn, &conditions)? {
-            0 => Err(not_found(resource, id)),
-            _ => Ok(()),
-        }
+        context.find_for_write(conn, resource, id)?;
+        remove(conn)
     })
 }
 

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::document::pointer_token;
-use super::linkage::{self, LinkageChange, LinkageWrite};
+use super::linkage::{self, Linkage, LinkageChange, LinkageWrite};
 use super::resource::{
     Attribute, AttributeKind, Cardinality, Relationship, ResourceType, ToOneWrite, Write,
 };
@@ -457,59 +457,34 @@ fn points_into(problem: &ApiError, member: &str) -> bool {
     }
 }
 
-/// The id named by a to-one relationship object (`{"data": {"type", "id"}}` or `{"data": null}`).
+/// The id named by a to-one relationship object on create (`{"data": {"type", "id"}}`), read
+/// as every linkage is ([`linkage::parse`]). A create's relationships are members of the new
+/// resource, so their problems are 422 at the same pointers (create-relationships-member).
 fn parse_to_one(
-    relationship: &Relationship,
+    relationship: &'static Relationship,
     value: &Value,
     pointer: &str,
 ) -> Result<Option<String>, ApiError> {
-    let name = relationship.name;
-    // create-relationships-member / update-resource-relationship-value
-    let Some(data) = value.as_object().and_then(|object| object.get("data")) else {
-        return Err(ApiError::invalid_member(
-            pointer,
-            format!("`{name}` must be a relationship object with a `data` member."),
-        ));
-    };
+    let data = value.as_object().and_then(|object| object.get("data"));
     let data_pointer = format!("{pointer}/data");
-    let identifier = match data {
-        Value::Null => {
-            return Err(ApiError::invalid_member(
-                data_pointer,
-                format!("`{name}` is required and cannot be null."),
-            ))
-        }
-        Value::Object(identifier) => identifier,
-        _ => {
-            return Err(ApiError::invalid_member(
-                data_pointer,
-                format!("`{name}` takes one resource identifier object."),
-            ))
-        }
-    };
-    match identifier.get("type") {
-        Some(Value::String(target)) if target == relationship.target => {}
-        Some(Value::String(target)) => {
-            return Err(ApiError::invalid_member(
-                format!("{data_pointer}/type"),
-                format!(
-                    "`{name}` relates to `{}`, not `{target}`.",
-                    relationship.target
-                ),
-            ))
-        }
-        _ => {
-            return Err(ApiError::invalid_member(
-                data_pointer,
-                "A resource identifier needs a string `type`.",
-            ))
-        }
-    }
-    match identifier.get("id") {
-        Some(Value::String(id)) => Ok(Some(id.clone())),
+    match linkage::parse(relationship, data, &data_pointer).map_err(unprocessable)? {
+        Linkage::ToOne(Some(named)) => Ok(Some(named.id)),
         _ => Err(ApiError::invalid_member(
             data_pointer,
-            "A resource identifier needs a string `id`.",
+            format!("`{}` is required and cannot be null.", relationship.name),
         )),
+    }
+}
+
+/// The same problems as members of a resource being created: 422, pointers kept.
+fn unprocessable(error: ApiError) -> ApiError {
+    match error {
+        ApiError::InvalidDocument { pointer, detail } | ApiError::Mismatch { pointer, detail } => {
+            ApiError::InvalidMember { pointer, detail }
+        }
+        ApiError::Many(problems) => {
+            ApiError::Many(problems.into_iter().map(unprocessable).collect())
+        }
+        other => other,
     }
 }
