@@ -124,8 +124,13 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeyCommand),
-    /// Remove what has outlived its use: answers kept for `Idempotency-Key` retries past 24 h.
-    Purge,
+    /// Remove what has outlived its use: answers kept for `Idempotency-Key` retries past 24 h
+    /// and, with `--older-than`, soft-deleted conversations and items, for good.
+    Purge {
+        /// Remove for good what was deleted more than this many days ago.
+        #[arg(long, value_name = "DAYS")]
+        older_than: Option<u32>,
+    },
     /// Fill the database with deterministic data (organisations seed-1 …) for benchmarks.
     Seed {
         #[arg(long)]
@@ -190,7 +195,7 @@ fn main() -> ExitCode {
         Some(Command::Migrate) => connect_and_migrate(&cli.database_url).map(|_| ()),
         Some(Command::Organisations(command)) => organisations(&cli.database_url, command),
         Some(Command::Keys(command)) => keys(&cli.database_url, command),
-        Some(Command::Purge) => purge(&cli.database_url),
+        Some(Command::Purge { older_than }) => purge(&cli.database_url, older_than),
         Some(Command::Seed {
             conversations,
             items_per_conversation,
@@ -215,11 +220,17 @@ fn main() -> ExitCode {
 
 /// A connection of its own for a command that runs and exits (no pool threads left behind),
 /// with the schema migrated.
-fn purge(database_url: &str) -> Result<(), String> {
+fn purge(database_url: &str, older_than: Option<u32>) -> Result<(), String> {
     let mut conn = connect_and_migrate(database_url)?;
     let removed =
         store::idempotency::purge_expired(&mut conn).map_err(|error| error.to_string())?;
     println!("removed {removed} expired idempotency keys");
+    if let Some(days) = older_than {
+        let removed = operators::purge_deleted(&mut conn, days).map_err(|e| describe(&e))?;
+        for (resource, count) in removed {
+            println!("removed {count} {resource} resources deleted more than {days} days ago");
+        }
+    }
     Ok(())
 }
 

@@ -10,12 +10,34 @@ use crate::jsonapi::error::ApiError;
 use crate::jsonapi::handlers::{self, Context};
 use crate::jsonapi::input::{self, Intent};
 use crate::jsonapi::query::Query;
-use crate::jsonapi::resource::Tenant;
+use crate::jsonapi::resource::{now_in_micros, Tenant};
 use crate::resources::{organisation, REGISTRY};
 use diesel::prelude::*;
 
 use crate::store::schema::organisations;
-use crate::store::{self, Db, StoreError, Stored};
+use crate::store::{self, Comparison, Condition, Db, Expr, SqlValue, StoreError, Stored};
+
+/// Removes for good the soft-deleted resources of every type that were deleted more than
+/// `days` days ago, in one transaction; returns how many of each type went.
+pub fn purge_deleted(conn: &mut Db, days: u32) -> Result<Vec<(&'static str, usize)>, ApiError> {
+    let cutoff = now_in_micros() - chrono::TimeDelta::days(i64::from(days));
+    store::transaction(conn, |conn| {
+        let mut removed = Vec::new();
+        // Owned types first (items before their conversations), so each count is its own.
+        for resource in REGISTRY.types().iter().rev() {
+            let Some(column) = resource.soft_delete else {
+                continue;
+            };
+            let older = Condition::Compare(
+                Expr::Column(column),
+                Comparison::Less,
+                SqlValue::Timestamp(Some(cutoff)),
+            );
+            removed.push((resource.name, (resource.storage.purge)(conn, &[older])?));
+        }
+        Ok(removed)
+    })
+}
 
 /// Creates an organisation and returns its id.
 pub fn create_organisation(
@@ -31,8 +53,8 @@ pub fn create_organisation(
     let changes = input::parse(&document, &organisation::RESOURCE, Intent::Create)?;
     let query = Query::default();
     let context = operator_context(&query);
-    let (id, _) = handlers::create(conn, &context, &organisation::RESOURCE, changes)?;
-    Ok(id)
+    let (created, _) = handlers::create(conn, &context, &organisation::RESOURCE, changes)?;
+    Ok(created.id)
 }
 
 /// The id of the organisation with this id or slug.
@@ -117,7 +139,7 @@ pub fn seed(
     plan: &SeedPlan,
     progress: impl Fn(u64),
 ) -> Result<Vec<String>, ApiError> {
-    use crate::resources::conversation::{self, Conversation};
+    use crate::resources::conversation::{self, channel, lifecycle, Conversation};
     use crate::resources::conversation_item::ConversationItem;
     use crate::resources::organisation::Organisation;
     use crate::store::{truncate_to_micros, JsonText, UtcTime};
@@ -150,12 +172,39 @@ pub fn seed(
         let conversations: Vec<Conversation> = (start..end)
             .map(|i| {
                 let created = at(TimeDelta::seconds(i as i64));
+                let channel = conversation::CHANNELS[(i % 6) as usize];
+                // A telephone call waits for its dialer; the others run or have ended.
+                let status = match (channel, i % 4) {
+                    (channel::TELEPHONE, _) => lifecycle::PENDING,
+                    (_, 1) => "completed",
+                    (_, 3) => "abandoned",
+                    _ => lifecycle::ACTIVE,
+                };
+                let items = plan.items_per_conversation as i64;
+                let last_item =
+                    at(TimeDelta::seconds(i as i64) + TimeDelta::milliseconds(items - 1));
+                let ended =
+                    lifecycle::is_terminal(status).then(|| at(TimeDelta::seconds(i as i64 + 60)));
                 Conversation {
                     id: id(2, i),
                     organisation_id: id(1, i % organisations),
-                    channel: conversation::CHANNELS[(i % 6) as usize].to_string(),
+                    channel: channel.to_string(),
                     mode: if i % 5 == 0 { "voice" } else { "text" }.to_string(),
-                    status: conversation::STATUSES[(i % 4) as usize].to_string(),
+                    status: status.to_string(),
+                    participant: JsonText(if channel == channel::TELEPHONE {
+                        format!("{{\"phone\":\"+1415555{:04}\"}}", i % 10_000)
+                    } else {
+                        format!("{{\"external_id\":\"person-{i}\"}}")
+                    }),
+                    to_address: (channel == channel::EMAIL)
+                        .then(|| format!("person-{i}@example.com")),
+                    started_at: (status != lifecycle::PENDING).then_some(created),
+                    ended_at: ended,
+                    duration_seconds: ended.map(|_| 60),
+                    item_count: items,
+                    user_turn_count: (items + 1) / 2,
+                    last_item_at: (items > 0).then_some(last_item),
+                    direction: "inbound".to_string(),
                     public_id: format!("conv_{i:032x}"),
                     title: Some(format!("Seeded conversation {i}")),
                     ai_agent_id: None,
@@ -166,6 +215,7 @@ pub fn seed(
                     last_item_position: plan.items_per_conversation as i64,
                     created_at: created,
                     updated_at: created,
+                    ..Conversation::default()
                 }
             })
             .collect();
@@ -184,6 +234,10 @@ pub fn seed(
                     metadata: JsonText("{}".to_string()),
                     occurred_at: occurred,
                     created_at: occurred,
+                    item_type: "message".to_string(),
+                    visibility: "public".to_string(),
+                    parts: JsonText("[]".to_string()),
+                    ..ConversationItem::default()
                 }
             })
             .collect();

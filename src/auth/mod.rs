@@ -38,6 +38,8 @@ crate::stored_model! {
 }
 
 pub const SCOPES: &[&str] = &[
+    "agent:read",
+    "agent:write",
     "conversation:read",
     "conversation:write",
     "organisation:read",

@@ -8,6 +8,7 @@ pub use in_flight::InFlight;
 pub use metrics::Metrics;
 pub use rate_limit::{RateLimiter, DEFAULT_REQUESTS_PER_MINUTE};
 mod extract;
+mod fallbacks;
 mod idempotency;
 mod in_flight;
 mod metrics;

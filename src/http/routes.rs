@@ -6,15 +6,15 @@
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use super::extract::{parse_json, read_body};
+use super::fallbacks::{health, not_allowed, unknown_route};
 use super::idempotency;
 use super::AppState;
 use crate::auth::{self, Access, Principal};
 use crate::jsonapi::atomic;
 use crate::jsonapi::conditional;
-use crate::jsonapi::document::{JsonApiObject, MetaDocument, MEDIA_TYPE};
+use crate::jsonapi::document::MEDIA_TYPE;
 use crate::jsonapi::error::ApiError;
 use crate::jsonapi::handlers::{self, Context, Rendered};
 use crate::jsonapi::input::{self, Intent};
@@ -303,7 +303,7 @@ pub(super) async fn authorised<T: Send + 'static>(
     done
 }
 
-fn document(status: StatusCode, body: &impl Serialize) -> Reply {
+pub(super) fn document(status: StatusCode, body: &impl Serialize) -> Reply {
     let body = serde_json::to_vec(body).map_err(|error| ApiError::Internal(error.to_string()))?;
     Ok(respond(
         status,
@@ -446,8 +446,14 @@ async fn create(state: web::Data<AppState>, request: HttpRequest, payload: web::
             call.require_reads(principal, resource, &query.include)?;
             let changes = input::parse(&parse_json(&body)?, resource, Intent::Create)?;
             let context = call.context(&tenant, &query);
-            let (id, doc) = handlers::create(conn, &context, resource, changes)?;
-            Ok(written(201, Some(resource.resource_url(&id)), doc))
+            let (created, doc) = handlers::create(conn, &context, resource, changes)?;
+            // create-responses-202: accepted, with its processing (a dialer's call) to come.
+            let status = if created.queued { 202 } else { 201 };
+            Ok(written(
+                status,
+                Some(resource.resource_url(&created.id)),
+                doc,
+            ))
         })
     })
     .await?;
@@ -554,42 +560,4 @@ async fn relationship_write(
     })
     .await?;
     Ok(idempotency::respond(answer, replayed))
-}
-
-async fn health(state: web::Data<AppState>) -> Reply {
-    let store = state.store.clone();
-    web::block(move || store.ping()).await??;
-    let mut meta = Map::new();
-    meta.insert("status".into(), Value::String("ok".into()));
-    document(
-        StatusCode::OK,
-        &MetaDocument {
-            jsonapi: JsonApiObject::default(),
-            meta,
-        },
-    )
-}
-
-async fn not_allowed(request: HttpRequest, allowed: &'static [Method]) -> Reply {
-    if let (Some(state), Some(path)) = (
-        request.app_data::<web::Data<AppState>>(),
-        request.match_info().get("type"),
-    ) {
-        if state.registry.by_path(path).is_none() {
-            return Err(ApiError::not_found(format!(
-                "There is no resource collection `/api/{path}`."
-            )));
-        }
-    }
-    Err(ApiError::MethodNotAllowed {
-        method: request.method().to_string(),
-        allowed: allowed.iter().map(Method::as_str).collect(),
-    })
-}
-
-async fn unknown_route(request: HttpRequest) -> Reply {
-    Err(ApiError::not_found(format!(
-        "There is nothing at `{}`.",
-        request.path()
-    )))
 }

@@ -25,7 +25,7 @@ fn selection_by(
 ) -> Selection {
     let mut selection = Selection::default()
         .filter(Condition::In(column, values))
-        .filters(resource.tenant_condition(tenant));
+        .filters(resource.visible(tenant));
     selection = selection.order_by(Expr::Column(column), Direction::Ascending);
     for (column, direction) in resource.order() {
         selection = selection.order_by(Expr::Column(column), direction);
@@ -304,7 +304,7 @@ impl<'r> Graph<'r> {
         }
         // One beyond the bound tells whether a parent has more.
         let fetch = INCLUDED_PER_PARENT + 1;
-        let tenant: Vec<Condition> = target.tenant_condition(self.tenant).into_iter().collect();
+        let tenant: Vec<Condition> = target.visible(self.tenant);
         let mut selection = Selection::default();
         if parents.len() == 1 {
             selection = selection

@@ -2,7 +2,6 @@
 //! already-validated input, and returns a document or an error; HTTP is the caller's concern.
 //! Every statement is confined to the context's tenant.
 
-use chrono::Utc;
 use serde_json::{Map, Value};
 
 use super::conditional;
@@ -15,11 +14,11 @@ use super::listing::{self, Listing, CURSOR_PROFILE};
 use super::query::Page;
 use super::render::Writer;
 use super::resource::{
-    Attribute, AttributeKind, Cardinality, InitialValue, NewRow, Record, Relationship,
-    ResourceType, ServerValue, Tenant, ToOneWrite, Write,
+    now_in_micros, Attribute, AttributeKind, Cardinality, InitialValue, NewRow, Record,
+    Relationship, ResourceType, ServerValue, Tenant, ToOneWrite, Write,
 };
 use crate::jsonapi::error::{over_budget_detail, ApiError};
-use crate::store::{self, truncate_to_micros, Condition, Db, SqlValue};
+use crate::store::{self, Condition, Db, SqlValue};
 
 /// A rendered document and the profiles it applied (named in its `Content-Type`).
 pub struct Rendered {
@@ -290,11 +289,30 @@ pub fn create(
     context: &Context<'_>,
     resource: &'static ResourceType,
     changes: Changes,
-) -> Result<(String, Rendered), ApiError> {
-    let record = create_record(conn, context, resource, changes)?;
-    let id = record.id().to_string();
-    let document = context.single(conn, resource, Some(record), resource.resource_url(&id))?;
-    Ok((id, document))
+) -> Result<(Created, Rendered), ApiError> {
+    let created = create_record(conn, context, resource, changes)?;
+    let id = created.record.id().to_string();
+    let queued = created.queued;
+    let document = context.single(
+        conn,
+        resource,
+        Some(created.record),
+        resource.resource_url(&id),
+    )?;
+    Ok((Created { id, queued }, document))
+}
+
+/// What a create made: the new resource's id, and whether it was queued for processing
+/// elsewhere (answered 202 rather than 201).
+pub struct Created {
+    pub id: String,
+    pub queued: bool,
+}
+
+/// A resource just created and loaded.
+pub struct NewRecord {
+    pub record: Box<dyn Record>,
+    pub queued: bool,
 }
 
 /// Creates a resource in one transaction (a savepoint within an enclosing one) and loads it.
@@ -303,7 +321,7 @@ pub fn create_record(
     context: &Context<'_>,
     resource: &'static ResourceType,
     mut changes: Changes,
-) -> Result<Box<dyn Record>, ApiError> {
+) -> Result<NewRecord, ApiError> {
     let client_id = changes.id.take();
     let id = client_id
         .clone()
@@ -321,12 +339,13 @@ pub fn create_record(
         }
         check_related_exist(conn, context, &mut changes)?;
         let row = new_row(resource, &id, changes);
-        match (resource.storage.create)(conn, row) {
+        let queued = match (resource.storage.create)(conn, row) {
             // A concurrent create with the same id won the race.
             Err(ApiError::Duplicate { pointer: None, .. }) if client_id.is_some() => Err(taken()),
             other => other,
         }?;
-        context.find(conn, resource, &id)
+        let record = context.find(conn, resource, &id)?;
+        Ok(NewRecord { record, queued })
     })
 }
 
@@ -377,14 +396,10 @@ pub fn update_record(
             .map(|(attribute, value)| (attribute.name, value))
             .collect();
         if !values.is_empty() {
-            for attribute in resource.attributes {
-                if let Write::ReadOnly(ServerValue::UpdatedAt) = attribute.write {
-                    values.push((attribute.name, now()));
-                }
-            }
+            resource.touch(&mut values);
             let mut conditions = vec![Condition::Equals("id", SqlValue::text(existing.id()))];
             conditions.extend(resource.tenant_condition(context.tenant));
-            (resource.storage.update)(conn, &conditions, values)?;
+            (resource.storage.update)(conn, existing.as_ref(), &conditions, values)?;
         }
         context.find(conn, resource, existing.id())
     })
@@ -407,7 +422,7 @@ fn same_value(sent: &Unchangeable, stored: Option<SqlValue>) -> bool {
 fn unchangeable_reason(attribute: &Attribute) -> String {
     let name = attribute.name;
     match attribute.write {
-        Write::CreateOnly(_) => {
+        Write::CreateOnly(_) | Write::Fixed => {
             format!("`{name}` is set when the resource is created and cannot change.")
         }
         _ => format!("`{name}` is read-only: the server sets it."),
@@ -440,22 +455,18 @@ pub fn delete(
     };
     let mut conditions = vec![Condition::Equals("id", SqlValue::text(canonical))];
     conditions.extend(resource.tenant_condition(context.tenant));
-    let remove = |conn: &mut Db| match (resource.storage.delete)(conn, &conditions)? {
-        0 => Err(not_found(resource, id)),
-        _ => Ok(()),
-    };
-    // Without `If-Match`, one statement; with it, the check and the delete in one transaction.
-    if context.if_match.is_none() {
-        return remove(conn);
-    }
+    // The check (`If-Match`), the delete and what the type's hook does with it, at once.
     store::transaction(conn, |conn| {
-        context.find_for_write(conn, resource, id)?;
-        remove(conn)
+        let existing = context.find_for_write(conn, resource, id)?;
+        match (resource.storage.delete)(conn, existing.as_ref(), &conditions)? {
+            0 => Err(not_found(resource, id)),
+            _ => Ok(()),
+        }
     })
 }
 
 fn now() -> SqlValue {
-    SqlValue::Timestamp(Some(truncate_to_micros(Utc::now().naive_utc())))
+    SqlValue::Timestamp(Some(now_in_micros()))
 }
 
 /// A resource owned by an organisation lands in the caller's own when the document names none.
@@ -509,7 +520,15 @@ fn check_related_exist(
         let target = context.registry.target(change.relationship)?;
         match graph::load_one(conn, target, context.tenant, related_id)? {
             // Keep the id as the related row has it (case-normalised) for the foreign key.
-            Some(related) => *related_id = related.id().to_string(),
+            Some(related) => {
+                linkage::check_target(
+                    change.relationship,
+                    target,
+                    related.as_ref(),
+                    &change.pointer,
+                )?;
+                *related_id = related.id().to_string();
+            }
             None => {
                 return Err(ApiError::NotFound {
                     detail: format!("No {} with id `{related_id}`.", target.name),
@@ -531,12 +550,14 @@ fn new_row(resource: &ResourceType, id: &str, changes: Changes) -> NewRow {
             Write::Optional(default) | Write::CreateOnly(default) => match default {
                 InitialValue::Null => SqlValue::null(attribute.kind.column_kind()),
                 InitialValue::Text(text) => SqlValue::text(text),
+                InitialValue::Bool(flag) => SqlValue::Bool(Some(flag)),
                 InitialValue::EmptyObject => SqlValue::text("{}"),
+                InitialValue::EmptyArray => SqlValue::text("[]"),
                 InitialValue::Now => created.clone(),
                 InitialValue::Hook => continue,
             },
             Write::ReadOnly(ServerValue::CreatedAt | ServerValue::UpdatedAt) => created.clone(),
-            Write::Required | Write::ReadOnly(ServerValue::Hook) => continue,
+            Write::Required | Write::Fixed | Write::ReadOnly(ServerValue::Hook) => continue,
         };
         row.set(attribute.name, value);
     }

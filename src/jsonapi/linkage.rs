@@ -1,10 +1,11 @@
 //! Writing relationships: the linkage a request names (through a relationship endpoint, a
 //! resource `PATCH` or an Atomic Operation), checked against what is stored.
 //!
-//! Every relationship confab has today is an ownership link fixed when its resource is made
-//! (an item's conversation, anything's organisation), so a write succeeds only when the stored
-//! linkage already is what was asked: clients that write back what they read (Ember Data and
-//! other ORMs do) are served, and any real change is 403 with the reason.
+//! Most relationships are ownership links fixed when their resource is made (an item's
+//! conversation, anything's organisation): a write to one succeeds only when the stored linkage
+//! already is what was asked, so clients that write back what they read (Ember Data and other
+//! ORMs do) are served, and any real change is 403 with the reason. A to-one declared
+//! [`ToOneWrite::Changeable`] (a conversation's agent) is written.
 
 use serde_json::Value;
 
@@ -12,7 +13,7 @@ use super::context::Context;
 use super::error::ApiError;
 use super::graph::{self, canonical_id};
 use super::resource::{Cardinality, Record, Relationship, ResourceType, Tenant, ToOneWrite};
-use crate::store::{Condition, Db, SqlValue};
+use crate::store::{Condition, Db, Field, SqlValue};
 
 /// What a write does to a relationship's linkage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -194,16 +195,29 @@ pub fn write(
                     let Some(found) = found else {
                         return Err(missing(target, named));
                     };
+                    check_target(relationship, target, found.as_ref(), &named.pointer)?;
                     Some(found.id().to_string())
                 }
             };
             if parent.text(column) == wanted.as_deref() {
                 return Ok(());
             }
-            Err(ApiError::forbidden(
-                pointer,
-                fixed_reason(resource, relationship),
-            ))
+            let Cardinality::ToOne {
+                write: ToOneWrite::Changeable { .. },
+                ..
+            } = relationship.cardinality
+            else {
+                return Err(ApiError::forbidden(
+                    pointer,
+                    fixed_reason(resource, relationship),
+                ));
+            };
+            let mut values = vec![(column, SqlValue::Text(wanted))];
+            resource.touch(&mut values);
+            let mut conditions = vec![Condition::Equals("id", SqlValue::text(parent.id()))];
+            conditions.extend(resource.tenant_condition(tenant));
+            (resource.storage.update)(conn, parent, &conditions, values)?;
+            Ok(())
         }
         (Cardinality::ToMany { .. }, Linkage::ToMany(named)) => {
             let inverse = registry.inverse_column(relationship)?;
@@ -252,6 +266,37 @@ pub fn write(
         }
         _ => Err(ApiError::Internal(
             "linkage of the wrong cardinality".into(),
+        )),
+    }
+}
+
+/// A related resource a changeable to-one may name must meet the relationship's requirement
+/// (an agent must be published): 422 at its identifier otherwise.
+pub fn check_target(
+    relationship: &Relationship,
+    target: &ResourceType,
+    related: &dyn Record,
+    pointer: &str,
+) -> Result<(), ApiError> {
+    let Cardinality::ToOne {
+        write: ToOneWrite::Changeable {
+            requires: Some(flag),
+        },
+        ..
+    } = relationship.cardinality
+    else {
+        return Ok(());
+    };
+    match related.field(flag) {
+        Some(Field::Bool(true)) => Ok(()),
+        _ => Err(ApiError::invalid_member(
+            pointer,
+            format!(
+                "The {} `{}` is not `{flag}`; only a {flag} one can be named in `{}`.",
+                target.name,
+                related.id(),
+                relationship.name
+            ),
         )),
     }
 }

@@ -65,7 +65,11 @@ fn ordering(registry: &Registry, resource: &ResourceType, query: &Query) -> Vec<
                     None => key.field.attribute.name.to_string(),
                 },
                 column: key.field.attribute.name,
-                expr: key.field.expr(registry),
+                // NULL orders below every value, alike on both backends (and in cursors).
+                expr: match (key.field.via, key.field.attribute.nullable) {
+                    (None, true) => Expr::NullAsLeast(key.field.attribute.name),
+                    _ => key.field.expr(registry),
+                },
                 kind: key.field.attribute.kind.column_kind(),
                 direction: key.direction,
             })
@@ -104,9 +108,14 @@ pub fn list(
     let (registry, tenant, query) = (context.registry, context.tenant, context.query);
     let (path, max_bytes) = (context.path.as_str(), context.max_response_bytes);
     let order = ordering(registry, resource, query);
-    let mut conditions: Vec<Condition> = resource.tenant_condition(tenant).into_iter().collect();
+    let mut conditions: Vec<Condition> = resource.visible(tenant);
     conditions.extend(scope);
     conditions.extend(query.filters.iter().map(|filter| filter.condition.clone()));
+    for hidden in resource.hidden_unless_filtered {
+        if !query.filters.iter().any(|filter| filter.path == *hidden) {
+            conditions.push(Condition::Equals(hidden, SqlValue::Bool(Some(false))));
+        }
+    }
     let select = |extra: Vec<Condition>| {
         Selection::default()
             .filters(conditions.iter().cloned())
@@ -314,6 +323,7 @@ fn cursor_value(value: Option<SqlValue>) -> Value {
     match value {
         Some(SqlValue::Text(Some(text))) => Value::String(text),
         Some(SqlValue::Integer(Some(number))) => Value::from(number),
+        Some(SqlValue::Bool(Some(flag))) => Value::Bool(flag),
         Some(SqlValue::Timestamp(Some(time))) => Value::String(format_timestamp(time)),
         _ => Value::Null,
     }
@@ -322,7 +332,17 @@ fn cursor_value(value: Option<SqlValue>) -> Value {
 fn encode(record: &dyn Record, order: &[OrderKey], signature: &str) -> String {
     let values: Vec<Value> = order
         .iter()
-        .map(|key| cursor_value(record.value(key.column)))
+        .map(|key| {
+            let value = match (&key.expr, record.value(key.column)) {
+                // The value the key orders by: a NULL as the least of its kind.
+                (
+                    Expr::NullAsLeast(_),
+                    Some(SqlValue::Integer(None) | SqlValue::Timestamp(None)),
+                ) => SqlValue::least(key.kind),
+                (_, value) => value,
+            };
+            cursor_value(value)
+        })
         .collect();
     let payload = Value::Array(values).to_string();
     let hex: String = payload.bytes().map(|byte| format!("{byte:02x}")).collect();
@@ -370,6 +390,7 @@ fn decode(
                 .ok()
                 .map(|time| SqlValue::Timestamp(Some(truncate_to_micros(time.naive_utc())))),
             (ColumnKind::Text, Value::String(text)) => Some(SqlValue::text(text)),
+            (ColumnKind::Boolean, Value::Bool(flag)) => Some(SqlValue::Bool(Some(flag))),
             _ => None,
         })
         .collect::<Option<Vec<_>>>()

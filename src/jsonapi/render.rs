@@ -79,8 +79,11 @@ impl Writer {
         match field {
             Field::Text(text) => self.string(text),
             Field::NullableText(Some(text)) => self.string(text),
-            Field::NullableText(None) | Field::NullableTimestamp(None) => self.raw("null"),
-            Field::Integer(number) => {
+            Field::NullableText(None)
+            | Field::NullableTimestamp(None)
+            | Field::NullableInteger(None) => self.raw("null"),
+            Field::Bool(flag) => self.raw(if flag { "true" } else { "false" }),
+            Field::Integer(number) | Field::NullableInteger(Some(number)) => {
                 crate::store::values::write_display(&mut self.out, number);
                 self
             }

@@ -1,13 +1,18 @@
 //! `ConversationItem`: one turn of a conversation (a message, a tool call, an operator note).
+//! A turn's role and time are what happened: they are set once. Appending counts the item in
+//! its conversation (see `conversation::counters`), and a conversation that has ended takes no
+//! more.
 
+use chrono::Duration;
 use diesel::prelude::*;
 
 use crate::jsonapi::error::ApiError;
 use crate::jsonapi::resource::{
-    Attribute, AttributeKind, Cardinality, HttpWrites, InitialValue, Relationship, Resource,
-    ResourceType, ServerValue, Storage, ToOneWrite, Write,
+    now_in_micros, Attribute, AttributeKind as Kind, HttpWrites, InitialValue as Initially,
+    Relationship, Resource, ResourceType, ServerValue, Storage, ToOneWrite, Write,
 };
-use crate::store::schema::conversations;
+use crate::resources::conversation::counters;
+use crate::store::schema::conversation_items;
 use crate::store::{Db, Direction, JsonText, StoreError, UtcTime};
 
 crate::stored_model! {
@@ -23,90 +28,106 @@ crate::stored_model! {
         pub metadata: JsonText,
         pub occurred_at: UtcTime,
         pub created_at: UtcTime,
+        pub item_type: String,
+        pub visibility: String,
+        pub parts: JsonText,
+        pub item_id: Option<String>,
+        pub content_index: Option<i64>,
+        pub deleted_at: Option<UtcTime>,
     }
 }
 
 pub const ROLES: &[&str] = &["user", "assistant", "system", "tool", "operator"];
 pub const MODALITIES: &[&str] = &["text", "voice"];
+/// `type` and `id` are JSON:API's own member names, hence `item_type`.
+pub const ITEM_TYPES: &[&str] = &["message", "event", "tool_call", "tool_result"];
+pub const VISIBILITIES: &[&str] = &["public", "private"];
+
+/// How far ahead of the server's clock a client's `occurred_at` may be (clock skew).
+const MAX_FUTURE_MINUTES: i64 = 5;
 
 pub static RESOURCE: ResourceType = ResourceType {
     name: "ConversationItem",
     path: "conversation_items",
     attributes: &[
-        Attribute {
-            name: "role",
-            kind: AttributeKind::Enum(ROLES),
-            nullable: false,
-            write: Write::Required,
-            sortable: true,
-            filterable: true,
-        },
-        Attribute {
-            name: "content",
-            kind: AttributeKind::String { max_chars: 100_000 },
-            nullable: false,
-            write: Write::Required,
-            sortable: false,
-            filterable: true,
-        },
-        Attribute {
-            name: "modality",
-            kind: AttributeKind::Enum(MODALITIES),
-            nullable: false,
-            write: Write::Optional(InitialValue::Text("text")),
-            sortable: true,
-            filterable: true,
-        },
-        Attribute {
-            name: "position",
-            kind: AttributeKind::Integer,
-            nullable: false,
-            write: Write::ReadOnly(ServerValue::Hook),
-            sortable: true,
-            filterable: true,
-        },
-        Attribute {
-            name: "metadata",
-            kind: AttributeKind::Object,
-            nullable: false,
-            write: Write::Optional(InitialValue::EmptyObject),
-            sortable: false,
-            filterable: true,
-        },
-        Attribute {
-            name: "occurred_at",
-            kind: AttributeKind::Timestamp,
-            nullable: false,
-            write: Write::Optional(InitialValue::Now),
-            sortable: true,
-            filterable: true,
-        },
-        Attribute {
-            name: "created_at",
-            kind: AttributeKind::Timestamp,
-            nullable: false,
-            write: Write::ReadOnly(ServerValue::CreatedAt),
-            sortable: true,
-            filterable: true,
-        },
+        Attribute::new("role", Kind::Enum(ROLES), Write::Fixed).queryable(),
+        Attribute::new(
+            "item_type",
+            Kind::Enum(ITEM_TYPES),
+            Write::CreateOnly(Initially::Text("message")),
+        )
+        .queryable(),
+        Attribute::new(
+            "visibility",
+            Kind::Enum(VISIBILITIES),
+            Write::Optional(Initially::Text("public")),
+        )
+        .queryable(),
+        Attribute::new(
+            "content",
+            Kind::String { max_chars: 100_000 },
+            Write::Required,
+        )
+        .filterable(),
+        Attribute::new(
+            "parts",
+            Kind::TaggedObjects,
+            Write::Optional(Initially::EmptyArray),
+        ),
+        Attribute::new(
+            "modality",
+            Kind::Enum(MODALITIES),
+            Write::Optional(Initially::Text("text")),
+        )
+        .queryable(),
+        Attribute::new(
+            "position",
+            Kind::Integer,
+            Write::ReadOnly(ServerValue::Hook),
+        )
+        .queryable(),
+        // Seed 000's realtime segment ids: one item per (item_id, content_index).
+        Attribute::new(
+            "item_id",
+            Kind::String { max_chars: 255 },
+            Write::CreateOnly(Initially::Null),
+        )
+        .nullable()
+        .filterable(),
+        Attribute::new(
+            "content_index",
+            Kind::Integer,
+            Write::CreateOnly(Initially::Null),
+        )
+        .nullable()
+        .queryable(),
+        Attribute::new(
+            "metadata",
+            Kind::Object,
+            Write::Optional(Initially::EmptyObject),
+        )
+        .filterable(),
+        Attribute::new(
+            "occurred_at",
+            Kind::Timestamp,
+            Write::CreateOnly(Initially::Now),
+        )
+        .queryable(),
+        Attribute::created_at(),
     ],
     relationships: &[
-        Relationship {
-            name: "conversation",
-            target: "Conversation",
-            cardinality: Cardinality::ToOne {
-                column: "conversation_id",
-                write: ToOneWrite::RequiredOnCreate,
-            },
-        },
-        Relationship {
-            name: "organisation",
-            target: "Organisation",
-            cardinality: Cardinality::ToOne {
-                column: "organisation_id",
-                write: ToOneWrite::Derived,
-            },
-        },
+        Relationship::to_one(
+            "conversation",
+            "Conversation",
+            "conversation_id",
+            ToOneWrite::RequiredOnCreate,
+        ),
+        Relationship::to_one(
+            "organisation",
+            "Organisation",
+            "organisation_id",
+            ToOneWrite::Derived,
+        ),
     ],
     default_order: &[("position", Direction::Ascending)],
     tenant_column: "organisation_id",
@@ -115,35 +136,58 @@ pub static RESOURCE: ResourceType = ResourceType {
         create: true,
         delete: true,
     },
+    soft_delete: Some("deleted_at"),
+    hidden_unless_filtered: &[],
     storage: Storage::of::<ConversationItem>(),
 };
 
 impl Resource for ConversationItem {
     const DESCRIPTION: &'static ResourceType = &RESOURCE;
 
-    /// Takes the conversation's next position and its organisation. The counter only grows, so
-    /// a position is never handed out twice, even after deletes; the row lock taken by the
-    /// UPDATE (and SQLite's single writer) orders concurrent inserts.
+    /// Checks the time and the segment id, then appends the item to its conversation.
     fn before_insert(&mut self, conn: &mut Db) -> Result<(), ApiError> {
-        let conversation = conversations::table.find(&self.conversation_id);
-        diesel::update(conversation)
-            .set(conversations::last_item_position.eq(conversations::last_item_position + 1))
-            .execute(conn)
-            .map_err(StoreError::from)?;
-        let (position, organisation) = conversation
-            .select((
-                conversations::last_item_position,
-                conversations::organisation_id,
-            ))
-            .first::<(i64, String)>(conn)
-            .optional()
-            .map_err(StoreError::from)?
-            .ok_or_else(|| ApiError::NotFound {
-                detail: "The conversation was deleted while the item was being created.".into(),
-                pointer: Some("/data/relationships/conversation/data".into()),
-            })?;
-        self.position = position;
-        self.organisation_id = organisation;
+        let latest = now_in_micros() + Duration::minutes(MAX_FUTURE_MINUTES);
+        if self.occurred_at.0 > latest {
+            return Err(ApiError::invalid_member(
+                "/data/attributes/occurred_at",
+                format!(
+                    "`occurred_at` is more than {MAX_FUTURE_MINUTES} minutes ahead of the server's clock."
+                ),
+            ));
+        }
+        if self.item_id.is_some() && self.content_index.is_none() {
+            self.content_index = Some(0);
+        }
+        if self.item_id.is_none() && self.content_index.is_some() {
+            return Err(ApiError::invalid_member(
+                "/data/attributes/content_index",
+                "`content_index` numbers the parts of a segment: it needs `item_id`.",
+            ));
+        }
+        // The conversation's lock, taken here, orders this check against concurrent appends.
+        counters::append(conn, self)?;
+        if let Some(item_id) = &self.item_id {
+            let existing = conversation_items::table
+                .filter(conversation_items::conversation_id.eq(&self.conversation_id))
+                .filter(conversation_items::item_id.eq(item_id))
+                .filter(conversation_items::content_index.eq(self.content_index))
+                .filter(conversation_items::deleted_at.is_null())
+                .select(conversation_items::id)
+                .first::<String>(conn)
+                .optional()
+                .map_err(StoreError::from)?;
+            if let Some(id) = existing {
+                return Err(ApiError::DuplicateOf {
+                    pointer: "/data/attributes/item_id".into(),
+                    detail: "This segment (`item_id` and `content_index`) is stored already, as the item named in `meta.existing_id`.".into(),
+                    id,
+                });
+            }
+        }
         Ok(())
+    }
+
+    fn after_delete(&self, conn: &mut Db) -> Result<(), ApiError> {
+        counters::remove(conn, self)
     }
 }

@@ -76,6 +76,8 @@ pub static RESOURCE: ResourceType = ResourceType {
         create: false,
         delete: false,
     },
+    soft_delete: None,
+    hidden_unless_filtered: &[],
     storage: Storage::of::<Organisation>(),
 };
 

@@ -36,8 +36,9 @@ pub struct FirstPerGroup {
     pub(super) group: &'static str,
     /// A JSON array of the group values (strings).
     pub(super) values: String,
-    /// Equalities on text columns that every counted row meets (the tenant).
-    pub(super) scope: Vec<(&'static str, String)>,
+    /// Conditions every counted row meets: a text column's equality (the tenant), or, with
+    /// no value, a column's being NULL (not soft-deleted).
+    pub(super) scope: Vec<(&'static str, Option<String>)>,
     pub(super) order: Vec<(&'static str, Direction)>,
     pub(super) limit: i64,
     /// Text columns whose bytes count, and the most the kept rows may weigh: rows are kept, in
@@ -182,8 +183,13 @@ impl FirstPerGroup {
                 " AND "
             });
             out.push_identifier(column)?;
-            out.push_sql(" = ");
-            out.push_bind_param::<Text, _>(value)?;
+            match value {
+                Some(value) => {
+                    out.push_sql(" = ");
+                    out.push_bind_param::<Text, _>(value)?;
+                }
+                None => out.push_sql(" IS NULL"),
+            }
         }
         Ok(())
     }

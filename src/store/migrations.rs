@@ -19,3 +19,14 @@ pub fn run_migrations(conn: &mut Db) -> StoreResult<Vec<String>> {
         .map(|version| version.to_string())
         .collect())
 }
+
+/// Reverts the latest applied migration and returns its version (a rollback, and how the
+/// migration tests reach the schema before it).
+pub fn revert_last_migration(conn: &mut Db) -> StoreResult<String> {
+    match conn {
+        Db::Postgres(conn) => conn.revert_last_migration(POSTGRES),
+        Db::Sqlite(conn) => conn.revert_last_migration(SQLITE),
+    }
+    .map(|version| version.to_string())
+    .map_err(|error| StoreError::Migration(error.to_string()))
+}

@@ -21,7 +21,7 @@ use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection
 use diesel::r2d2::{CustomizeConnection, Pool, PooledConnection};
 use diesel::Connection;
 
-pub use migrations::run_migrations;
+pub use migrations::{revert_last_migration, run_migrations};
 pub use model::{AsField, Field, Stored};
 pub use query::{typed, Columns, Comparison, Condition, Expr, Selection, TypedColumn};
 pub use values::{

@@ -15,6 +15,8 @@ pub enum Field<'a> {
     Text(&'a str),
     NullableText(Option<&'a str>),
     Integer(i64),
+    NullableInteger(Option<i64>),
+    Bool(bool),
     Timestamp(NaiveDateTime),
     NullableTimestamp(Option<NaiveDateTime>),
     /// A JSON document as stored (serialised JSON text).
@@ -27,7 +29,8 @@ impl Field<'_> {
         match self {
             Field::Text(text) | Field::Json(text) => text.len(),
             Field::NullableText(text) => text.map_or(4, str::len),
-            Field::Integer(_) => 20,
+            Field::Integer(_) | Field::NullableInteger(_) => 20,
+            Field::Bool(_) => 5,
             Field::Timestamp(_) | Field::NullableTimestamp(_) => 32,
         }
     }
@@ -46,6 +49,8 @@ impl Field<'_> {
             Field::Text(text) | Field::Json(text) => SqlValue::text(*text),
             Field::NullableText(text) => SqlValue::Text(text.map(str::to_string)),
             Field::Integer(number) => SqlValue::Integer(Some(*number)),
+            Field::NullableInteger(number) => SqlValue::Integer(*number),
+            Field::Bool(flag) => SqlValue::Bool(Some(*flag)),
             Field::Timestamp(time) => SqlValue::Timestamp(Some(*time)),
             Field::NullableTimestamp(time) => SqlValue::Timestamp(*time),
         }
@@ -72,6 +77,18 @@ impl AsField for Option<String> {
 impl AsField for i64 {
     fn as_field(&self) -> Field<'_> {
         Field::Integer(*self)
+    }
+}
+
+impl AsField for Option<i64> {
+    fn as_field(&self) -> Field<'_> {
+        Field::NullableInteger(*self)
+    }
+}
+
+impl AsField for bool {
+    fn as_field(&self) -> Field<'_> {
+        Field::Bool(*self)
     }
 }
 
@@ -167,6 +184,17 @@ macro_rules! stored_model {
         #[diesel(table_name = $crate::store::schema::$table)]
         pub struct $changes {
             $(pub $field: Option<$field_type>,)*
+        }
+
+        impl $model {
+            /// This row as it will be once `changes` are written.
+            pub fn merged(&self, changes: &$changes) -> Self {
+                let mut merged = self.clone();
+                $(if let Some(value) = &changes.$field {
+                    merged.$field = value.clone();
+                })*
+                merged
+            }
         }
 
         impl $crate::store::Stored for $model {

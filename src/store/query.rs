@@ -33,6 +33,8 @@ pub enum TypedColumn<T> {
     Text(Boxed<T, Text>),
     NullableText(Boxed<T, Nullable<Text>>),
     BigInt(Boxed<T, BigInt>),
+    NullableBigInt(Boxed<T, Nullable<BigInt>>),
+    Bool(Boxed<T, Bool>),
     Timestamp(Boxed<T, Timestamp>),
     NullableTimestamp(Boxed<T, Nullable<Timestamp>>),
 }
@@ -66,6 +68,8 @@ column_sql_type! {
     Text => Text, String;
     Nullable<Text> => NullableText, String;
     BigInt => BigInt, i64;
+    Nullable<BigInt> => NullableBigInt, i64;
+    Bool => Bool, bool;
     Timestamp => Timestamp, NaiveDateTime;
     Nullable<Timestamp> => NullableTimestamp, NaiveDateTime;
 }
@@ -149,6 +153,10 @@ diesel::define_sql_function! {
     fn strpos(haystack: Nullable<Text>, needle: Text) -> Nullable<Integer>;
 }
 diesel::define_sql_function! {
+    /// The first of its arguments that is not NULL, on both backends.
+    fn coalesce<ST: diesel::sql_types::SingleValue>(value: Nullable<ST>, otherwise: ST) -> ST;
+}
+diesel::define_sql_function! {
     /// The first `length` characters from `start` (1-based), on both backends.
     fn substr(text: Nullable<Text>, start: Integer, length: Integer) -> Nullable<Text>;
 }
@@ -205,7 +213,10 @@ impl<T: Table + 'static> Columns<T> {
                     quoted(foreign_key)
                 );
                 Ok(match kind {
-                    ColumnKind::Integer => TypedColumn::BigInt(Box::new(sql::<BigInt>(&text))),
+                    ColumnKind::Integer => {
+                        TypedColumn::NullableBigInt(Box::new(sql::<Nullable<BigInt>>(&text)))
+                    }
+                    ColumnKind::Boolean => TypedColumn::Bool(Box::new(sql::<Bool>(&text))),
                     ColumnKind::Timestamp => {
                         TypedColumn::NullableTimestamp(Box::new(sql::<Nullable<Timestamp>>(&text)))
                     }
@@ -214,6 +225,16 @@ impl<T: Table + 'static> Columns<T> {
                     }
                 })
             }
+            // NULL ordered as the least value, the same on both backends.
+            Expr::NullAsLeast(name) => Ok(match self.column(name)? {
+                TypedColumn::NullableBigInt(column) => {
+                    TypedColumn::BigInt(Box::new(coalesce(column, i64::MIN)))
+                }
+                TypedColumn::NullableTimestamp(column) => TypedColumn::Timestamp(Box::new(
+                    coalesce(column, super::values::least_timestamp()),
+                )),
+                other => other,
+            }),
             // Each backend reads a JSON key with its own functions; the key is a bound value.
             Expr::JsonKey { column, key } => {
                 let column = format!("{}.{}", quoted(self.table), quoted(column));
@@ -256,6 +277,8 @@ impl<T: Table + 'static> Columns<T> {
             TypedColumn::Text(column) => order!(column),
             TypedColumn::NullableText(column) => order!(column),
             TypedColumn::BigInt(column) => order!(column),
+            TypedColumn::NullableBigInt(column) => order!(column),
+            TypedColumn::Bool(column) => order!(column),
             TypedColumn::Timestamp(column) => order!(column),
             TypedColumn::NullableTimestamp(column) => order!(column),
         })
@@ -315,6 +338,8 @@ impl<T: Table + 'static> Columns<T> {
                     TypedColumn::NullableTimestamp(column) => null_test!(column),
                     TypedColumn::Text(column) => null_test!(column.nullable()),
                     TypedColumn::BigInt(column) => null_test!(column.nullable()),
+                    TypedColumn::NullableBigInt(column) => null_test!(column),
+                    TypedColumn::Bool(column) => null_test!(column.nullable()),
                     TypedColumn::Timestamp(column) => null_test!(column.nullable()),
                 })
             }
@@ -373,7 +398,11 @@ impl<T: Table + 'static> Columns<T> {
             .map(|condition| match condition {
                 Condition::Equals(column, SqlValue::Text(Some(text))) => {
                     self.column(column)?;
-                    Ok((*column, text.clone()))
+                    Ok((*column, Some(text.clone())))
+                }
+                Condition::IsNull(Expr::Column(column), true) => {
+                    self.column(column)?;
+                    Ok((*column, None))
                 }
                 other => Err(StoreError::Decode(format!(
                     "{other:?} cannot scope a per-group limit"
@@ -436,6 +465,10 @@ impl<T: Table + 'static> Columns<T> {
             (TypedColumn::BigInt(column), SqlValue::Integer(Some(number))) => {
                 compare!(column, *number)
             }
+            (TypedColumn::NullableBigInt(column), SqlValue::Integer(Some(number))) => {
+                compare!(column, *number)
+            }
+            (TypedColumn::Bool(column), SqlValue::Bool(Some(flag))) => compare!(column, *flag),
             (TypedColumn::Timestamp(column), SqlValue::Timestamp(Some(time))) => {
                 compare!(column, *time)
             }

@@ -38,6 +38,22 @@ tables! {
         last_item_position -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        direction -> Text,
+        participant -> Text,
+        to_address -> Nullable<Text>,
+        from_address -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        initial_context -> Nullable<Text>,
+        summary -> Nullable<Text>,
+        started_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+        duration_seconds -> Nullable<BigInt>,
+        archived -> Bool,
+        archived_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
+        item_count -> BigInt,
+        user_turn_count -> BigInt,
+        last_item_at -> Nullable<Timestamp>,
     }
 
     conversation_items (id) {
@@ -51,6 +67,25 @@ tables! {
         metadata -> Text,
         occurred_at -> Timestamp,
         created_at -> Timestamp,
+        item_type -> Text,
+        visibility -> Text,
+        parts -> Text,
+        item_id -> Nullable<Text>,
+        content_index -> Nullable<BigInt>,
+        deleted_at -> Nullable<Timestamp>,
+    }
+
+    ai_agents (id) {
+        id -> Text,
+        organisation_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        greeting -> Nullable<Text>,
+        default_mode -> Text,
+        available_modes -> Text,
+        published -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 
     idempotency_keys (id) {

@@ -26,6 +26,9 @@ pub enum Expr {
         column: &'static str,
         kind: ColumnKind,
     },
+    /// A nullable integer or timestamp column of the own table, NULL read as the least value of
+    /// its kind ([`super::SqlValue::least`]), so that it orders alike on both backends.
+    NullAsLeast(&'static str),
     /// One key of a JSON-object text column, as text: strings bare, numbers as digits,
     /// booleans as `true`/`false`, on both backends.
     JsonKey { column: &'static str, key: String },

@@ -17,6 +17,7 @@ pub enum SqlValue {
     Text(Option<String>),
     Integer(Option<i64>),
     Timestamp(Option<NaiveDateTime>),
+    Bool(Option<bool>),
 }
 
 impl SqlValue {
@@ -29,9 +30,27 @@ impl SqlValue {
         match kind {
             ColumnKind::Integer => SqlValue::Integer(None),
             ColumnKind::Timestamp => SqlValue::Timestamp(None),
+            ColumnKind::Boolean => SqlValue::Bool(None),
             ColumnKind::Text | ColumnKind::Json => SqlValue::Text(None),
         }
     }
+
+    /// What a NULL of a nullable integer or timestamp column orders as: below every value, on
+    /// both backends alike (SQLite puts NULLs first, PostgreSQL last).
+    pub fn least(kind: ColumnKind) -> Option<Self> {
+        match kind {
+            ColumnKind::Integer => Some(SqlValue::Integer(Some(i64::MIN))),
+            ColumnKind::Timestamp => Some(SqlValue::Timestamp(Some(least_timestamp()))),
+            _ => None,
+        }
+    }
+}
+
+/// The least timestamp both backends store and order alike: 0001-01-01T00:00:00.
+pub fn least_timestamp() -> NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(1, 1, 1)
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .unwrap_or_default()
 }
 
 /// How a column is stored.
@@ -41,6 +60,7 @@ pub enum ColumnKind {
     Integer,
     /// UTC, microsecond precision.
     Timestamp,
+    Boolean,
     /// A JSON document stored as text.
     Json,
 }
@@ -193,6 +213,24 @@ impl FromSqlValue for i64 {
     fn from_sql_value(value: SqlValue) -> Option<Self> {
         match value {
             SqlValue::Integer(Some(number)) => Some(number),
+            _ => None,
+        }
+    }
+}
+
+impl FromSqlValue for Option<i64> {
+    fn from_sql_value(value: SqlValue) -> Option<Self> {
+        match value {
+            SqlValue::Integer(number) => Some(number),
+            _ => None,
+        }
+    }
+}
+
+impl FromSqlValue for bool {
+    fn from_sql_value(value: SqlValue) -> Option<Self> {
+        match value {
+            SqlValue::Bool(Some(flag)) => Some(flag),
             _ => None,
         }
     }

@@ -112,7 +112,7 @@ fn updates_relationship_writes_and_removes_run_in_order() {
         &json!({"atomic:operations": [
             {"op": "update", "data": {"type": "Conversation", "id": conversation, "attributes": {"title": "renamed"}}},
             {"op": "update", "ref": {"type": "Conversation", "id": conversation},
-             "data": {"type": "Conversation", "id": conversation, "attributes": {"status": "resolved"}}},
+             "data": {"type": "Conversation", "id": conversation, "attributes": {"status": "completed"}}},
             // Writing back the stored linkage succeeds and returns no data.
             {"op": "update", "ref": {"type": "ConversationItem", "id": item, "relationship": "conversation"},
              "data": {"type": "Conversation", "id": conversation}},
@@ -129,7 +129,7 @@ fn updates_relationship_writes_and_removes_run_in_order() {
     assert_eq!(results[1]["data"]["attributes"]["title"], json!("renamed"));
     assert_eq!(
         results[1]["data"]["attributes"]["status"],
-        json!("resolved")
+        json!("completed")
     );
     for empty in &results[2..] {
         assert_eq!(empty, &json!({}));

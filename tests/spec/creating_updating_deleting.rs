@@ -326,11 +326,11 @@ fn update_changes_only_the_members_sent() {
     let before = expect_document(&server.get(&format!("/api/conversations/{id}")), 200);
     let response = server.patch(
         &format!("/api/conversations/{id}"),
-        &json!({"data": {"type": "Conversation", "id": id, "attributes": {"status": "resolved", "title": null}}}),
+        &json!({"data": {"type": "Conversation", "id": id, "attributes": {"status": "completed", "title": null}}}),
     );
     let after = expect_document(&response, 200);
     let (old, new) = (&before["data"]["attributes"], &after["data"]["attributes"]);
-    assert_eq!(new["status"], json!("resolved"));
+    assert_eq!(new["status"], json!("completed"));
     assert_eq!(new["title"], Value::Null);
     for unchanged in [
         "channel",
@@ -401,7 +401,7 @@ fn update_refuses_mismatches_and_read_only_members() {
     );
     let missing = "00000000-0000-4000-8000-000000000000";
     expect_errors(
-        &server.patch(&format!("/api/conversations/{missing}"), &json!({"data": {"type": "Conversation", "id": missing, "attributes": {"status": "closed"}}})),
+        &server.patch(&format!("/api/conversations/{missing}"), &json!({"data": {"type": "Conversation", "id": missing, "attributes": {"status": "completed"}}})),
         404,
         &[no_source()],
     );
@@ -473,7 +473,7 @@ fn deleting_an_owner_removes_what_it_owns() {
     let organisation = server.organisation.clone();
     let conversation_id = server.create_conversation(&organisation, json!({"channel": "chat"}));
     let item = server.create_item(&conversation_id, "goes");
-    let kept_conversation = server.create_conversation(&organisation, json!({"channel": "email"}));
+    let kept_conversation = server.create_conversation(&organisation, json!({"channel": "chat"}));
     let kept_item = server.create_item(&kept_conversation, "stays");
 
     // Deleting a conversation over HTTP removes its items, and only those.

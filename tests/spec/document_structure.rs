@@ -10,10 +10,12 @@ fn a_conversation_document_in_full() {
     // resource-relationships-object, resource-linkage, resource-identifier-required-members
     let server = TestServer::start();
     let organisation = server.organisation.clone();
+    let agent = server.create_agent(json!({}));
     let id = server.create_conversation(
         &organisation,
         json!({"channel": "email", "mode": "text", "title": "Refund", "metadata": {"plan": "pro"},
-               "ai_agent_id": "3C90C3CC-0D44-4B50-8888-8DD25736052A"}),
+               "to_address": "ana@example.com", "participant": {"name": "Ana", "phone": "+14155550100"},
+               "ai_agent_id": agent.to_uppercase()}),
     );
     let response = server.get(&format!("/api/conversations/{id}"));
     let document = expect_document(&response, 200);
@@ -29,10 +31,25 @@ fn a_conversation_document_in_full() {
                 "channel": "email",
                 "mode": "text",
                 "status": "active",
+                "direction": "inbound",
                 "public_id": generated("public_id"),
                 "title": "Refund",
-                "ai_agent_id": "3c90c3cc-0d44-4b50-8888-8dd25736052a",
+                "ai_agent_id": agent,
+                "participant": {"name": "Ana", "phone": "+14155550100"},
+                "to_address": "ana@example.com",
+                "from_address": null,
+                "subject": null,
+                "initial_context": null,
+                "summary": null,
                 "metadata": {"plan": "pro"},
+                "started_at": generated("created_at"),
+                "ended_at": null,
+                "duration_seconds": null,
+                "archived": false,
+                "archived_at": null,
+                "item_count": 0,
+                "user_turn_count": 0,
+                "last_item_at": null,
                 "created_at": generated("created_at"),
                 "updated_at": generated("created_at"),
             },
@@ -43,6 +60,13 @@ fn a_conversation_document_in_full() {
                         "related": format!("/api/conversations/{id}/organisation"),
                     },
                     "data": {"type": "Organisation", "id": organisation},
+                },
+                "ai_agent": {
+                    "links": {
+                        "self": format!("/api/conversations/{id}/relationships/ai_agent"),
+                        "related": format!("/api/conversations/{id}/ai_agent"),
+                    },
+                    "data": {"type": "AiAgent", "id": agent},
                 },
                 "conversation_items": {
                     "links": {

@@ -17,7 +17,7 @@ const REQUESTS: &[(u16, &str)] = &[
     (200, "/api/conversations?page%5Bsize%5D=5"),
     (200, "/api/conversations?page%5Bsize%5D=5&sort=status,-created_at"),
     (200, "/api/conversations?page%5Blimit%5D=5&page%5Boffset%5D=5&page%5Bcount%5D=true"),
-    (200, "/api/conversations?filter%5Bstatus%5D=closed&filter%5Bchannel%5D=telephone&sort=-created_at"),
+    (200, "/api/conversations?filter%5Bstatus%5D=pending&filter%5Bchannel%5D=telephone&sort=-created_at"),
     (200, "/api/conversations?filter%5Bmetadata.plan%5D=pro&sort=created_at"),
     (200, "/api/conversations?sort=organisation.name,created_at"),
     (200, "/api/conversations?filter%5Btitle%5D%5Bcontains%5D=conversation%201"),

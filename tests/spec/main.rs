@@ -4,14 +4,18 @@
 
 mod support;
 
+mod ai_agents;
 mod atomic_operations;
+mod channels_and_items;
 mod client_ids;
 mod command_line;
 mod concurrency;
 mod conditional_requests;
 mod content_negotiation;
+mod conversation_lifecycle;
 mod creating_updating_deleting;
 mod document_structure;
+mod domain_concurrency;
 mod errors;
 mod fetching_data;
 mod filtering;
@@ -23,6 +27,7 @@ mod pagination;
 mod query_parameters;
 mod schema_validator;
 mod slow_clients;
+mod soft_deletion;
 mod sorting;
 mod sparse_fieldsets;
 mod store_schema;

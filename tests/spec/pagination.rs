@@ -33,7 +33,7 @@ fn link(document: &Value, name: &str) -> Option<String> {
 }
 
 /// A cursor page: the profile is named in the Content-Type and in jsonapi.profile.
-fn cursor_page(response: &Response) -> Value {
+pub(crate) fn cursor_page(response: &Response) -> Value {
     let document = page(response);
     assert_eq!(
         response.header("content-type"),
@@ -273,7 +273,7 @@ fn a_cursor_walk_sees_every_row_exactly_once_while_another_writer_inserts() {
         let writer = scope.spawn(|| {
             let mut inserted = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) && inserted < 200 {
-                server.create_conversation(&server.organisation, json!({"channel": "email"}));
+                server.create_conversation(&server.organisation, json!({"channel": "chat"}));
                 inserted += 1;
             }
             inserted

@@ -1,6 +1,6 @@
 //! Spec section: sorting.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::support::{expect_document, expect_errors, parameter, TestServer};
 
@@ -32,7 +32,7 @@ fn sort_fields_apply_in_order_with_descending_prefix() {
     for channel in ["email", "chat", "email", "widget", "chat"] {
         created.push((
             channel,
-            server.create_conversation(&organisation, json!({"channel": channel})),
+            server.create_conversation(&organisation, addressed(json!({"channel": channel}))),
         ));
     }
     // channel ascending, then newest first; ties on both would fall to the id.
@@ -145,4 +145,12 @@ fn unknown_or_unsortable_fields_are_400() {
         400,
         &[parameter("sort"), parameter("sort")],
     );
+}
+
+/// Conversation attributes with the `to_address` an email conversation needs.
+fn addressed(mut attributes: Value) -> Value {
+    if attributes["channel"] == "email" {
+        attributes["to_address"] = json!("customer@example.com");
+    }
+    attributes
 }

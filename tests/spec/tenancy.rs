@@ -24,7 +24,7 @@ fn other_organisation(server: &TestServer) -> Other {
         "POST",
         "/api/conversations",
         Some(&json!({"data": {"type": "Conversation",
-            "attributes": {"channel": "email", "title": "beta secret title", "metadata": {"beta": "secret"}}}})),
+            "attributes": {"channel": "chat", "title": "beta secret title", "metadata": {"beta": "secret"}}}})),
     );
     let conversation = expect_document(&created, 201)["data"]["id"]
         .as_str()
@@ -157,7 +157,7 @@ fn another_organisations_data_is_not_found_anywhere() {
         "/api/conversations/{id}",
         &conversation,
         Some(
-            r#"{"data": {"type": "Conversation", "id": "{id}", "attributes": {"status": "closed"}}}"#,
+            r#"{"data": {"type": "Conversation", "id": "{id}", "attributes": {"status": "completed"}}}"#,
         ),
         &other,
     );
@@ -298,7 +298,7 @@ fn each_missing_scope_is_a_403_that_names_it() {
     };
     let new_conversation =
         json!({"data": {"type": "Conversation", "attributes": {"channel": "chat"}}});
-    let patch_conversation = json!({"data": {"type": "Conversation", "id": conversation, "attributes": {"status": "closed"}}});
+    let patch_conversation = json!({"data": {"type": "Conversation", "id": conversation, "attributes": {"status": "completed"}}});
     let patch_organisation = json!({"data": {"type": "Organisation", "id": organisation, "attributes": {"name": "Renamed"}}});
 
     let key = without("conversation:read");

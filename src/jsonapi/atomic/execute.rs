@@ -144,7 +144,7 @@ fn perform(
             let lid = data.get("lid").and_then(Value::as_str).map(str::to_string);
             let document = with_resolved_relationships(registry, local, data)?;
             let changes = input::parse(&document, resource, Intent::Create)?;
-            let record = handlers::create_record(conn, context, resource, changes)?;
+            let record = handlers::create_record(conn, context, resource, changes)?.record;
             if let Some(lid) = lid {
                 local.assign(resource, &lid, record.id())?;
             }

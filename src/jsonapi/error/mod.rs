@@ -39,6 +39,20 @@ pub enum ApiError {
         pointer: Option<String>,
         detail: String,
     },
+    /// The same thing is stored already, as the resource `id` (a re-sent realtime segment).
+    #[error("duplicate of {id}: {detail}")]
+    DuplicateOf {
+        pointer: String,
+        detail: String,
+        id: String,
+    },
+    /// The request conflicts with the resource's state: a transition its lifecycle does not
+    /// allow, or a write into something that has ended.
+    #[error("state conflict: {detail}")]
+    StateConflict {
+        pointer: Option<String>,
+        detail: String,
+    },
     /// No usable API key. `invalid_token` distinguishes a bad key from a missing one (RFC 6750).
     #[error("unauthorized: {detail}")]
     Unauthorized { detail: String, invalid_token: bool },
@@ -210,6 +224,19 @@ impl ApiError {
                 pointer: moved_or_here(pointer),
                 detail,
             },
+            ApiError::DuplicateOf {
+                pointer,
+                detail,
+                id,
+            } => ApiError::DuplicateOf {
+                pointer: moved(pointer),
+                detail,
+                id,
+            },
+            ApiError::StateConflict { pointer, detail } => ApiError::StateConflict {
+                pointer: moved_or_here(pointer),
+                detail,
+            },
             ApiError::Forbidden { pointer, detail } => ApiError::Forbidden {
                 pointer: moved_or_here(pointer),
                 detail,
@@ -252,7 +279,10 @@ impl ApiError {
             ApiError::ClientGeneratedId { .. }
             | ApiError::Forbidden { .. }
             | ApiError::MissingScope { .. } => 403,
-            ApiError::Mismatch { .. } | ApiError::Duplicate { .. } => 409,
+            ApiError::Mismatch { .. }
+            | ApiError::Duplicate { .. }
+            | ApiError::DuplicateOf { .. }
+            | ApiError::StateConflict { .. } => 409,
             ApiError::NotFound { .. } => 404,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::UnsupportedMediaType { .. } => 415,

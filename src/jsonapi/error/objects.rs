@@ -45,6 +45,26 @@ impl ApiError {
                 });
                 return;
             }
+            ApiError::DuplicateOf { pointer, detail, id } => {
+                let mut meta = serde_json::Map::new();
+                meta.insert("existing_id".into(), id.clone().into());
+                objects.push(ErrorObject {
+                    status: Some(self.status().to_string()),
+                    code: Some("duplicate".into()),
+                    title: Some("Already exists".into()),
+                    detail: Some(detail.clone()),
+                    source: Some(ErrorSource::pointer(pointer)),
+                    meta: Some(meta),
+                    ..ErrorObject::default()
+                });
+                return;
+            }
+            ApiError::StateConflict { pointer, detail } => (
+                "state_conflict",
+                "Conflict with the resource's state",
+                detail.clone(),
+                pointer.as_ref().map(ErrorSource::pointer),
+            ),
             ApiError::InvalidQuery { parameter, detail } => (
                 "invalid_query_parameter",
                 "Invalid query parameter",

@@ -5,16 +5,16 @@ use serde_json::{Map, Value};
 
 use super::document::pointer_token;
 use super::linkage::{self, Linkage, LinkageChange, LinkageWrite};
-use super::resource::{
-    Attribute, AttributeKind, Cardinality, Relationship, ResourceType, ToOneWrite, Write,
-};
+use super::resource::{Attribute, Cardinality, Relationship, ResourceType, ToOneWrite, Write};
 use crate::jsonapi::error::ApiError;
-use crate::store::SqlValue;
+use crate::store::{ColumnKind, SqlValue};
 
 mod values;
 
-pub use values::{is_slug, max_object_bytes, set_max_object_bytes, DEFAULT_MAX_OBJECT_BYTES};
-use values::{to_sql_value, unstorable};
+pub use values::{
+    is_e164, is_email, is_slug, max_object_bytes, set_max_object_bytes, DEFAULT_MAX_OBJECT_BYTES,
+};
+use values::{misshapen, to_sql_value, unstorable};
 
 /// What the request is doing, which decides the rules for `id` and read-only members.
 #[derive(Clone, Copy, Debug)]
@@ -282,6 +282,16 @@ fn parse_attributes(
             ));
             continue;
         };
+        // An attribute mirroring a changeable to-one (`ai_agent_id`) is a write of that
+        // relationship, checked as one, at the attribute's pointer.
+        if let Some(relationship) = resource.mirrored(name) {
+            match to_sql_value(attribute, value) {
+                Ok(SqlValue::Text(id)) => mirror(changes, relationship, intent, id, pointer),
+                Ok(_) => {}
+                Err(detail) => problems.push(ApiError::invalid_member(pointer, detail)),
+            }
+            continue;
+        }
         let unchangeable = match (attribute.write, intent) {
             (Write::ReadOnly(_), Intent::Create) => {
                 problems.push(ApiError::invalid_member(
@@ -290,12 +300,18 @@ fn parse_attributes(
                 ));
                 continue;
             }
-            (Write::ReadOnly(_) | Write::CreateOnly(_), Intent::Update { .. }) => true,
+            (Write::ReadOnly(_) | Write::CreateOnly(_) | Write::Fixed, Intent::Update { .. }) => {
+                true
+            }
             _ => false,
         };
-        if let AttributeKind::Object = attribute.kind {
+        if let ColumnKind::Json = attribute.kind.column_kind() {
             if let Some((at, why)) = unstorable(value, pointer.clone()) {
                 problems.push(ApiError::invalid_member(at, format!("`{name}` {why}.")));
+                continue;
+            }
+            if let Some((at, why)) = misshapen(attribute.kind, value, &pointer) {
+                problems.push(ApiError::invalid_member(at, format!("`{name}`: {why}.")));
                 continue;
             }
         }
@@ -314,7 +330,7 @@ fn parse_attributes(
             let reported = problems.iter().any(|problem| {
                 points_into(problem, &format!("/data/attributes/{}", attribute.name))
             });
-            if matches!(attribute.write, Write::Required)
+            if matches!(attribute.write, Write::Required | Write::Fixed)
                 && !changes.has(attribute.name)
                 && !reported
             {
@@ -329,6 +345,36 @@ fn parse_attributes(
                 ));
             }
         }
+    }
+}
+
+/// Records a mirroring attribute's value as a write of its relationship.
+fn mirror(
+    changes: &mut Changes,
+    relationship: &'static Relationship,
+    intent: Intent<'_>,
+    id: Option<String>,
+    pointer: String,
+) {
+    let Cardinality::ToOne { column, .. } = relationship.cardinality else {
+        return;
+    };
+    match intent {
+        Intent::Create => changes.to_one.push(ToOneChange {
+            relationship,
+            column,
+            id,
+            pointer,
+        }),
+        Intent::Update { .. } => changes.linkage.push(LinkageChange {
+            relationship,
+            how: LinkageWrite::Replace,
+            linkage: Linkage::ToOne(id.map(|id| linkage::Named {
+                id,
+                pointer: pointer.clone(),
+            })),
+            pointer,
+        }),
     }
 }
 
@@ -379,11 +425,15 @@ fn parse_relationships(
             }
             continue;
         }
-        let column = match relationship.cardinality {
+        let (column, nullable) = match relationship.cardinality {
             Cardinality::ToOne {
                 column,
                 write: ToOneWrite::RequiredOnCreate | ToOneWrite::Tenant,
-            } => column,
+            } => (column, false),
+            Cardinality::ToOne {
+                column,
+                write: ToOneWrite::Changeable { .. },
+            } => (column, true),
             Cardinality::ToOne {
                 write: ToOneWrite::Derived,
                 ..
@@ -402,7 +452,7 @@ fn parse_relationships(
                 continue;
             }
         };
-        match parse_to_one(relationship, value, &pointer) {
+        match parse_to_one(relationship, value, &pointer, nullable) {
             Ok(id) => changes.to_one.push(ToOneChange {
                 relationship,
                 column,
@@ -464,11 +514,13 @@ fn parse_to_one(
     relationship: &'static Relationship,
     value: &Value,
     pointer: &str,
+    nullable: bool,
 ) -> Result<Option<String>, ApiError> {
     let data = value.as_object().and_then(|object| object.get("data"));
     let data_pointer = format!("{pointer}/data");
     match linkage::parse(relationship, data, &data_pointer).map_err(unprocessable)? {
         Linkage::ToOne(Some(named)) => Ok(Some(named.id)),
+        Linkage::ToOne(None) if nullable => Ok(None),
         _ => Err(ApiError::invalid_member(
             data_pointer,
             format!("`{}` is required and cannot be null.", relationship.name),

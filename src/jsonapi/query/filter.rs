@@ -7,7 +7,7 @@ use super::sort::field_path;
 use super::{is_member_name, Filter};
 use crate::jsonapi::error::ApiError;
 use crate::jsonapi::resource::{AttributeKind, Cardinality, Registry, ResourceType};
-use crate::store::{truncate_to_micros, Comparison, Condition, Expr, SqlValue};
+use crate::store::{truncate_to_micros, ColumnKind, Comparison, Condition, Expr, SqlValue};
 
 /// What a filter compares: stored values of one kind, reached through an expression.
 struct FilterTarget {
@@ -40,8 +40,16 @@ fn filter_target(
     // A key of an object attribute: `filter[metadata.plan]=pro`.
     if let Some((name, key)) = path.split_once('.') {
         if let Some(attribute) = root.attribute(name) {
-            if let AttributeKind::Object = attribute.kind {
-                if !attribute.filterable || !is_member_name(key) {
+            let known = match attribute.kind {
+                AttributeKind::Object => is_member_name(key),
+                AttributeKind::Shaped(members) => members.iter().any(|member| member.name == key),
+                _ => false,
+            };
+            if matches!(
+                attribute.kind,
+                AttributeKind::Object | AttributeKind::Shaped(_)
+            ) {
+                if !attribute.filterable || !known {
                     return Err(format!("`{path}` is not a filterable key."));
                 }
                 return Ok(FilterTarget {
@@ -59,7 +67,8 @@ fn filter_target(
         }
     }
     let field = field_path(path, registry, root)?;
-    if !field.attribute.filterable || matches!(field.attribute.kind, AttributeKind::Object) {
+    if !field.attribute.filterable || matches!(field.attribute.kind.column_kind(), ColumnKind::Json)
+    {
         return Err(format!("`{path}` cannot be filtered on."));
     }
     Ok(FilterTarget {
@@ -72,10 +81,13 @@ fn filter_target(
 
 fn operators_for(target: &FilterTarget) -> &'static [&'static str] {
     match (target.kind, target.nullable) {
-        (AttributeKind::String { .. }, true) => {
+        (AttributeKind::String { .. } | AttributeKind::Email { .. }, true) => {
             &["eq", "ne", "in", "contains", "starts_with", "is_null"]
         }
-        (AttributeKind::String { .. }, false) => &["eq", "ne", "in", "contains", "starts_with"],
+        (AttributeKind::String { .. } | AttributeKind::Email { .. }, false) => {
+            &["eq", "ne", "in", "contains", "starts_with"]
+        }
+        (AttributeKind::Boolean, _) => &["eq", "ne"],
         (AttributeKind::Integer | AttributeKind::Timestamp, true) => {
             &["eq", "ne", "lt", "lte", "gt", "gte", "in", "is_null"]
         }
@@ -91,10 +103,19 @@ fn operators_for(target: &FilterTarget) -> &'static [&'static str] {
 fn filter_value(target: &FilterTarget, text: &str) -> Result<SqlValue, String> {
     let label = &target.label;
     match target.kind {
-        AttributeKind::String { .. } | AttributeKind::Slug { .. } if text.contains('\0') => {
+        AttributeKind::String { .. } | AttributeKind::Slug { .. } | AttributeKind::Email { .. }
+            if text.contains('\0') =>
+        {
             Err(format!("`{label}` values cannot contain NUL."))
         }
-        AttributeKind::String { .. } | AttributeKind::Slug { .. } => Ok(SqlValue::text(text)),
+        AttributeKind::String { .. } | AttributeKind::Slug { .. } | AttributeKind::Email { .. } => {
+            Ok(SqlValue::text(text))
+        }
+        AttributeKind::Boolean => match text {
+            "true" => Ok(SqlValue::Bool(Some(true))),
+            "false" => Ok(SqlValue::Bool(Some(false))),
+            _ => Err(format!("`{label}` takes true or false; not `{text}`.")),
+        },
         AttributeKind::Enum(allowed) if allowed.contains(&text) => Ok(SqlValue::text(text)),
         AttributeKind::Enum(allowed) => Err(format!(
             "`{label}` is one of {}; not `{text}`.",
@@ -110,7 +131,10 @@ fn filter_value(target: &FilterTarget, text: &str) -> Result<SqlValue, String> {
         AttributeKind::Timestamp => DateTime::parse_from_rfc3339(text)
             .map(|time| SqlValue::Timestamp(Some(truncate_to_micros(time.naive_utc()))))
             .map_err(|_| format!("`{label}` takes an RFC 3339 date-time; not `{text}`.")),
-        AttributeKind::Object => Err(format!("`{label}` cannot be compared as a whole.")),
+        AttributeKind::Object
+        | AttributeKind::Shaped(_)
+        | AttributeKind::EnumSet(_)
+        | AttributeKind::TaggedObjects => Err(format!("`{label}` cannot be compared as a whole.")),
     }
 }
 
@@ -171,5 +195,8 @@ pub(super) fn parse_filter(
         },
         _ => return Err(invalid(format!("`{operator}` is not a filter operator."))),
     };
-    Ok(Filter { condition })
+    Ok(Filter {
+        path: path.to_string(),
+        condition,
+    })
 }

@@ -96,6 +96,8 @@ pub struct SortKey {
 /// A validated filter, ready for SQL.
 #[derive(Clone, Debug)]
 pub struct Filter {
+    /// The field path filtered on (`status`, `metadata.plan`, `organisation.slug`).
+    pub path: String,
     pub condition: Condition,
 }
 

@@ -371,6 +371,19 @@ impl TestServer {
         created_id(&response)
     }
 
+    /// A published agent of the server's organisation, with these attributes besides.
+    pub fn create_agent(&self, attributes: Value) -> String {
+        let mut all = json!({"name": "Ada", "published": true});
+        if let (Some(all), Some(given)) = (all.as_object_mut(), attributes.as_object()) {
+            all.extend(given.clone());
+        }
+        let response = self.post(
+            "/api/ai_agents",
+            &json!({"data": {"type": "AiAgent", "attributes": all}}),
+        );
+        created_id(&response)
+    }
+
     pub fn create_item(&self, conversation: &str, content: &str) -> String {
         let response = self.post(
             "/api/conversation_items",

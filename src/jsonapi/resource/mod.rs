@@ -5,9 +5,11 @@
 use std::fmt::Debug;
 
 use crate::jsonapi::error::ApiError;
-use crate::store::{
-    ColumnKind, Condition, Db, Direction, Field, Selection, SqlValue, StoreResult, Stored,
-};
+use crate::store::{ColumnKind, Condition, Direction, Expr, SqlValue};
+
+mod model;
+
+pub use model::{now_in_micros, NewRow, Record, Records, Resource, Storage, Values};
 
 /// The JSON kind of an attribute, with the rules its values obey.
 #[derive(Clone, Copy, Debug)]
@@ -25,10 +27,42 @@ pub enum AttributeKind {
     /// A UUID, normalised to lowercase hyphenated form.
     Uuid,
     Integer,
+    Boolean,
     /// An RFC 3339 date-time, stored in UTC with microsecond precision.
     Timestamp,
+    /// An email address (`local@domain.tld`), at most `max_chars` characters.
+    Email {
+        max_chars: usize,
+    },
     /// A JSON object (metadata).
     Object,
+    /// A JSON object whose members are known: each optional, each of its own kind.
+    Shaped(&'static [ShapedMember]),
+    /// A JSON array of distinct strings, each one of a fixed set.
+    EnumSet(&'static [&'static str]),
+    /// A JSON array of objects, each naming what it is in a string `type` member (an item's
+    /// `parts`).
+    TaggedObjects,
+}
+
+/// A member of a [`AttributeKind::Shaped`] object.
+#[derive(Clone, Copy, Debug)]
+pub struct ShapedMember {
+    pub name: &'static str,
+    pub kind: MemberKind,
+}
+
+/// The kind of a member of a shaped object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberKind {
+    Text {
+        max_chars: usize,
+    },
+    Email,
+    /// A telephone number in E.164 form: `+`, then 2 to 15 digits, the first not 0.
+    Phone,
+    /// An absolute `http` or `https` URL.
+    Url,
 }
 
 impl AttributeKind {
@@ -37,10 +71,15 @@ impl AttributeKind {
             AttributeKind::String { .. }
             | AttributeKind::Slug { .. }
             | AttributeKind::Enum(_)
-            | AttributeKind::Uuid => ColumnKind::Text,
+            | AttributeKind::Uuid
+            | AttributeKind::Email { .. } => ColumnKind::Text,
             AttributeKind::Integer => ColumnKind::Integer,
+            AttributeKind::Boolean => ColumnKind::Boolean,
             AttributeKind::Timestamp => ColumnKind::Timestamp,
-            AttributeKind::Object => ColumnKind::Json,
+            AttributeKind::Object
+            | AttributeKind::Shaped(_)
+            | AttributeKind::EnumSet(_)
+            | AttributeKind::TaggedObjects => ColumnKind::Json,
         }
     }
 }
@@ -52,6 +91,8 @@ pub enum Write {
     Required,
     /// The client may send it; on create a missing value takes the default.
     Optional(InitialValue),
+    /// The client must send it on create; it cannot change afterwards.
+    Fixed,
     /// Like `Optional` on create; it cannot change afterwards.
     CreateOnly(InitialValue),
     /// Only the server sets it; a client that sends it gets 422.
@@ -62,7 +103,9 @@ pub enum Write {
 pub enum InitialValue {
     Null,
     Text(&'static str),
+    Bool(bool),
     EmptyObject,
+    EmptyArray,
     Now,
     /// The resource's `before_insert` hook fills it in when the client did not send it.
     Hook,
@@ -84,10 +127,64 @@ pub struct Attribute {
     pub kind: AttributeKind,
     pub nullable: bool,
     pub write: Write,
-    /// May appear in `sort` (only non-null attributes: backends order NULLs differently).
+    /// May appear in `sort`; NULL orders below every value, on both backends.
     pub sortable: bool,
     /// May appear in `filter[…]`; for an object attribute, its keys may (`filter[metadata.plan]`).
     pub filterable: bool,
+}
+
+impl Attribute {
+    /// An attribute that is not null, sorted on or filtered by; the methods below say more.
+    pub const fn new(name: &'static str, kind: AttributeKind, write: Write) -> Self {
+        Attribute {
+            name,
+            kind,
+            nullable: false,
+            write,
+            sortable: false,
+            filterable: false,
+        }
+    }
+
+    pub const fn nullable(mut self) -> Self {
+        self.nullable = true;
+        self
+    }
+
+    pub const fn sortable(mut self) -> Self {
+        self.sortable = true;
+        self
+    }
+
+    pub const fn filterable(mut self) -> Self {
+        self.filterable = true;
+        self
+    }
+
+    /// Sortable and filterable.
+    pub const fn queryable(self) -> Self {
+        self.sortable().filterable()
+    }
+
+    /// `created_at`: the time of creation, set by the server.
+    pub const fn created_at() -> Self {
+        Attribute::new(
+            "created_at",
+            AttributeKind::Timestamp,
+            Write::ReadOnly(ServerValue::CreatedAt),
+        )
+        .queryable()
+    }
+
+    /// `updated_at`: the time of creation, then of every change, set by the server.
+    pub const fn updated_at() -> Self {
+        Attribute::new(
+            "updated_at",
+            AttributeKind::Timestamp,
+            Write::ReadOnly(ServerValue::UpdatedAt),
+        )
+        .queryable()
+    }
 }
 
 /// How a to-one relationship gets its value.
@@ -100,6 +197,10 @@ pub enum ToOneWrite {
     Tenant,
     /// The `before_insert` hook derives it; clients never send it.
     Derived,
+    /// The client may name it (or null) on create and change it later, through the
+    /// relationship or through an attribute of the same name as its column (which mirrors it).
+    /// With `requires`, the related resource's boolean attribute of that name must be true.
+    Changeable { requires: Option<&'static str> },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -121,159 +222,38 @@ pub struct Relationship {
     pub cardinality: Cardinality,
 }
 
-/// The values of a row about to be inserted, by column. Hooks read and complete it.
-#[derive(Debug, Default)]
-pub struct NewRow {
-    values: Vec<(&'static str, SqlValue)>,
-}
-
-impl NewRow {
-    pub fn set(&mut self, column: &'static str, value: SqlValue) {
-        match self.values.iter_mut().find(|(name, _)| *name == column) {
-            Some(entry) => entry.1 = value,
-            None => self.values.push((column, value)),
+impl Relationship {
+    pub const fn to_one(
+        name: &'static str,
+        target: &'static str,
+        column: &'static str,
+        write: ToOneWrite,
+    ) -> Self {
+        Relationship {
+            name,
+            target,
+            cardinality: Cardinality::ToOne { column, write },
         }
     }
 
-    pub fn text(&self, column: &str) -> Option<&str> {
-        self.values.iter().find_map(|(name, value)| match value {
-            SqlValue::Text(Some(text)) if *name == column => Some(text.as_str()),
-            _ => None,
-        })
-    }
-
-    pub fn into_values(self) -> Vec<(&'static str, SqlValue)> {
-        self.values
-    }
-}
-
-/// One stored resource of any type, as the generic layer reads it: fields by column name.
-pub trait Record: Send + Sync + Debug {
-    fn field(&self, column: &str) -> Option<Field<'_>>;
-
-    /// Roughly the bytes the row's fields take, rendered.
-    fn weight(&self) -> usize;
-
-    fn id(&self) -> &str {
-        self.text("id").unwrap_or_default()
-    }
-
-    /// A text column's value (a foreign key, say); `None` for NULL or a column of another kind.
-    fn text(&self, column: &str) -> Option<&str> {
-        self.field(column).and_then(|field| match field {
-            Field::Text(text) => Some(text),
-            Field::NullableText(text) => text,
-            _ => None,
-        })
-    }
-
-    fn value(&self, column: &str) -> Option<SqlValue> {
-        self.field(column).map(|field| field.to_sql_value())
-    }
-}
-
-impl<M: Stored + Debug> Record for M {
-    fn field(&self, column: &str) -> Option<Field<'_>> {
-        Stored::field(self, column)
-    }
-
-    fn weight(&self) -> usize {
-        Stored::weight(self)
-    }
-}
-
-/// The generic resource trait: a typed model stored in its table, with the description the
-/// generic layer serves it by and the hooks of its type. The handlers reach a type's model
-/// through its [`ResourceType::storage`], which [`Storage::of`] builds from this trait.
-pub trait Resource: Stored + Debug + Default {
-    /// The type's attributes, relationships, write rules and tenancy.
-    const DESCRIPTION: &'static ResourceType;
-
-    /// Resource-specific work before a row is inserted, inside the create transaction:
-    /// server-made values and values derived from related rows.
-    fn before_insert(&mut self, _conn: &mut Db) -> Result<(), ApiError> {
-        Ok(())
-    }
-}
-
-/// Records of one type, loaded.
-pub type Records = Vec<Box<dyn Record>>;
-/// Column values to write, by column name.
-pub type Values = Vec<(&'static str, SqlValue)>;
-
-/// A type's typed operations, as plain functions the generic layer can call without knowing
-/// the model: each is [`Resource`]'s own, instantiated for one model.
-#[derive(Clone, Copy)]
-pub struct Storage {
-    pub table: &'static str,
-    pub load: fn(&mut Db, &Selection) -> StoreResult<Records>,
-    pub count: fn(&mut Db, &[Condition]) -> StoreResult<i64>,
-    /// Builds the model from the values, runs its `before_insert` hook and inserts it.
-    pub create: fn(&mut Db, NewRow) -> Result<(), ApiError>,
-    pub update: fn(&mut Db, &[Condition], Values) -> Result<usize, ApiError>,
-    pub delete: fn(&mut Db, &[Condition]) -> StoreResult<usize>,
-}
-
-impl Debug for Storage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Storage")
-    }
-}
-
-impl Storage {
-    pub const fn of<M: Resource>() -> Storage {
-        Storage {
-            table: M::TABLE,
-            load: load_records::<M>,
-            count: M::count,
-            create: create_record::<M>,
-            update: update_records::<M>,
-            delete: M::delete,
+    /// The inverse of the to-one relationship `inverse` of `target`.
+    pub const fn to_many(name: &'static str, target: &'static str, inverse: &'static str) -> Self {
+        Relationship {
+            name,
+            target,
+            cardinality: Cardinality::ToMany { inverse },
         }
     }
-}
 
-fn load_records<M: Resource>(
-    conn: &mut Db,
-    selection: &Selection,
-) -> StoreResult<Vec<Box<dyn Record>>> {
-    Ok(M::load(conn, selection)?
-        .into_iter()
-        .map(|record| Box::new(record) as Box<dyn Record>)
-        .collect())
-}
-
-fn unknown_column(resource: &ResourceType, column: &str) -> ApiError {
-    ApiError::Internal(format!(
-        "{} has no column {column} of that kind",
-        resource.name
-    ))
-}
-
-fn create_record<M: Resource>(conn: &mut Db, row: NewRow) -> Result<(), ApiError> {
-    let mut model = M::default();
-    for (column, value) in row.into_values() {
-        if !model.set(column, value) {
-            return Err(unknown_column(M::DESCRIPTION, column));
-        }
+    /// `organisation`: the owning tenant, in column `organisation_id`.
+    pub const fn owner() -> Self {
+        Relationship::to_one(
+            "organisation",
+            "Organisation",
+            "organisation_id",
+            ToOneWrite::Tenant,
+        )
     }
-    model.before_insert(conn)?;
-    M::insert(conn, std::slice::from_ref(&model))?;
-    Ok(())
-}
-
-fn update_records<M: Resource>(
-    conn: &mut Db,
-    conditions: &[Condition],
-    values: Vec<(&'static str, SqlValue)>,
-) -> Result<usize, ApiError> {
-    let mut changes = M::Changes::default();
-    for (column, value) in values {
-        if !M::change(&mut changes, column, value) {
-            return Err(unknown_column(M::DESCRIPTION, column));
-        }
-    }
-    Ok(M::update(conn, conditions, &changes)?)
 }
 
 /// Whose data a request may see and change.
@@ -318,6 +298,12 @@ pub struct ResourceType {
     /// The family of the scopes that guard this type: `{family}:read` and `{family}:write`.
     pub scope_family: &'static str,
     pub http_writes: HttpWrites,
+    /// The timestamp column a `DELETE` sets instead of removing the row; a row with it set is
+    /// gone for every request (until operators purge it for good).
+    pub soft_delete: Option<&'static str>,
+    /// Boolean attributes whose `true` rows collections leave out unless `filter[NAME]` asks
+    /// for them (archived conversations).
+    pub hidden_unless_filtered: &'static [&'static str],
     /// The typed model behind the type.
     pub storage: Storage,
 }
@@ -328,6 +314,16 @@ impl ResourceType {
         tenant
             .organisation()
             .map(|id| Condition::Equals(self.tenant_column, SqlValue::text(id)))
+    }
+
+    /// The conditions confining a read to what `tenant` may see: its rows, and none that are
+    /// soft-deleted.
+    pub fn visible(&self, tenant: &Tenant) -> Vec<Condition> {
+        let mut conditions: Vec<Condition> = self.tenant_condition(tenant).into_iter().collect();
+        if let Some(column) = self.soft_delete {
+            conditions.push(Condition::IsNull(Expr::Column(column), true));
+        }
+        conditions
     }
 
     /// The text and JSON attributes' columns: what makes a row heavy.
@@ -354,6 +350,25 @@ impl ResourceType {
         self.relationships
             .iter()
             .find(|relationship| relationship.name == name)
+    }
+
+    /// The changeable to-one relationship that the attribute `name` mirrors (its column).
+    pub fn mirrored(&self, name: &str) -> Option<&'static Relationship> {
+        self.relationships.iter().find(|relationship| {
+            matches!(
+                relationship.cardinality,
+                Cardinality::ToOne { column, write: ToOneWrite::Changeable { .. } } if column == name
+            )
+        })
+    }
+
+    /// Adds the server's `updated_at` values to the values an update writes.
+    pub fn touch(&self, values: &mut Values) {
+        for attribute in self.attributes {
+            if let Write::ReadOnly(ServerValue::UpdatedAt) = attribute.write {
+                values.push((attribute.name, SqlValue::Timestamp(Some(now_in_micros()))));
+            }
+        }
     }
 
     pub fn has_field(&self, name: &str) -> bool {

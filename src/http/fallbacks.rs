@@ -1,0 +1,49 @@
+//! The answers that name no resource: `/health`, 405 for a method a route does not take, and
+//! 404 for a path that is no route at all.
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::{web, HttpRequest};
+use serde_json::{Map, Value};
+
+use super::routes::{document, Reply};
+use super::AppState;
+use crate::jsonapi::document::{JsonApiObject, MetaDocument};
+use crate::jsonapi::error::ApiError;
+
+pub(super) async fn health(state: web::Data<AppState>) -> Reply {
+    let store = state.store.clone();
+    web::block(move || store.ping()).await??;
+    let mut meta = Map::new();
+    meta.insert("status".into(), Value::String("ok".into()));
+    document(
+        StatusCode::OK,
+        &MetaDocument {
+            jsonapi: JsonApiObject::default(),
+            meta,
+        },
+    )
+}
+
+pub(super) async fn not_allowed(request: HttpRequest, allowed: &'static [Method]) -> Reply {
+    if let (Some(state), Some(path)) = (
+        request.app_data::<web::Data<AppState>>(),
+        request.match_info().get("type"),
+    ) {
+        if state.registry.by_path(path).is_none() {
+            return Err(ApiError::not_found(format!(
+                "There is no resource collection `/api/{path}`."
+            )));
+        }
+    }
+    Err(ApiError::MethodNotAllowed {
+        method: request.method().to_string(),
+        allowed: allowed.iter().map(Method::as_str).collect(),
+    })
+}
+
+pub(super) async fn unknown_route(request: HttpRequest) -> Reply {
+    Err(ApiError::not_found(format!(
+        "There is nothing at `{}`.",
+        request.path()
+    )))
+}
