@@ -118,6 +118,8 @@ enum Command {
     Serve,
     /// Apply pending migrations and exit.
     Migrate,
+    /// Print the OpenAPI 3.1 description of the API (what `GET /api/openapi.json` serves).
+    Openapi,
     /// Manage organisations.
     #[command(subcommand)]
     Organisations(OrganisationCommand),
@@ -193,6 +195,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None | Some(Command::Serve) => serve(&cli.database_url, &cli.serve),
         Some(Command::Migrate) => connect_and_migrate(&cli.database_url).map(|_| ()),
+        Some(Command::Openapi) => {
+            print!("{}", confab::jsonapi::openapi::document_text(&REGISTRY));
+            Ok(())
+        }
         Some(Command::Organisations(command)) => organisations(&cli.database_url, command),
         Some(Command::Keys(command)) => keys(&cli.database_url, command),
         Some(Command::Purge { older_than }) => purge(&cli.database_url, older_than),

@@ -1,14 +1,34 @@
-//! The answers that name no resource: `/health`, 405 for a method a route does not take, and
-//! 404 for a path that is no route at all.
+//! The answers that name no resource: `/health`, the OpenAPI description, 405 for a method a
+//! route does not take, and 404 for a path that is no route at all.
 
 use actix_web::http::{Method, StatusCode};
-use actix_web::{web, HttpRequest};
+use std::sync::OnceLock;
+
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
 use super::routes::{document, Reply};
 use super::AppState;
 use crate::jsonapi::document::{JsonApiObject, MetaDocument};
 use crate::jsonapi::error::ApiError;
+use crate::jsonapi::openapi;
+use crate::jsonapi::resource::Registry;
+
+/// The OpenAPI description, generated from the registry once, at start-up ([`warm_openapi`]).
+static OPENAPI: OnceLock<web::Bytes> = OnceLock::new();
+
+pub(super) fn warm_openapi(registry: &Registry) -> web::Bytes {
+    OPENAPI
+        .get_or_init(|| web::Bytes::from(openapi::document_text(registry)))
+        .clone()
+}
+
+/// `GET /api/openapi.json`: no key needed; it describes the API, not anyone's data.
+pub(super) async fn openapi_document(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(warm_openapi(state.registry))
+}
 
 pub(super) async fn health(state: web::Data<AppState>) -> Reply {
     let store = state.store.clone();

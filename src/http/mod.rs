@@ -102,6 +102,7 @@ pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io:
     let pool = state.store.max_connections() as usize;
     let blocking_threads = (pool.saturating_sub(workers) / workers).max(1);
     let timeouts = state.timeouts;
+    fallbacks::warm_openapi(state.registry);
     let server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(rate_limit::rate_limit))

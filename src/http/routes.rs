@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::extract::{parse_json, read_body};
-use super::fallbacks::{health, not_allowed, unknown_route};
+use super::fallbacks::{health, not_allowed, openapi_document, unknown_route};
 use super::idempotency;
 use super::AppState;
 use crate::auth::{self, Access, Principal};
@@ -19,6 +19,7 @@ use crate::jsonapi::error::ApiError;
 use crate::jsonapi::handlers::{self, Context, Rendered};
 use crate::jsonapi::input::{self, Intent};
 use crate::jsonapi::linkage::LinkageWrite;
+use crate::jsonapi::openapi;
 use crate::jsonapi::query::{self, Endpoint, IncludeTree, Query};
 use crate::jsonapi::resource::{Cardinality, Registry, Relationship, ResourceType, Tenant};
 use crate::store::idempotency::StoredAnswer;
@@ -40,6 +41,14 @@ pub fn configure(config: &mut web::ServiceConfig) {
             web::resource("/metrics")
                 .route(web::get().to(super::metrics::metrics))
                 .route(web::head().to(super::metrics::metrics))
+                .default_service(web::to(|r: HttpRequest| {
+                    not_allowed(r, &[Method::GET, Method::HEAD])
+                })),
+        )
+        .service(
+            web::resource(openapi::PATH)
+                .route(web::get().to(openapi_document))
+                .route(web::head().to(openapi_document))
                 .default_service(web::to(|r: HttpRequest| {
                     not_allowed(r, &[Method::GET, Method::HEAD])
                 })),

@@ -13,6 +13,7 @@ pub mod json;
 pub mod linkage;
 pub mod listing;
 pub mod negotiation;
+pub mod openapi;
 pub mod query;
 pub mod render;
 pub mod resource;

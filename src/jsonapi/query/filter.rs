@@ -10,15 +10,15 @@ use crate::jsonapi::resource::{AttributeKind, Cardinality, Registry, ResourceTyp
 use crate::store::{truncate_to_micros, ColumnKind, Comparison, Condition, Expr, SqlValue};
 
 /// What a filter compares: stored values of one kind, reached through an expression.
-struct FilterTarget {
+pub(super) struct FilterTarget {
     expr: Expr,
-    kind: AttributeKind,
+    pub(super) kind: AttributeKind,
     nullable: bool,
     /// Filtering by a relationship's id compares UUIDs.
     label: String,
 }
 
-fn filter_target(
+pub(super) fn filter_target(
     path: &str,
     registry: &Registry,
     root: &'static ResourceType,
@@ -79,7 +79,7 @@ fn filter_target(
     })
 }
 
-fn operators_for(target: &FilterTarget) -> &'static [&'static str] {
+pub(super) fn operators_for(target: &FilterTarget) -> &'static [&'static str] {
     match (target.kind, target.nullable) {
         (AttributeKind::String { .. } | AttributeKind::Email { .. }, true) => {
             &["eq", "ne", "in", "contains", "starts_with", "is_null"]

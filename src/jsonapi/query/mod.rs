@@ -12,6 +12,7 @@ mod filter;
 mod include;
 mod page;
 mod sort;
+pub mod vocabulary;
 
 use std::collections::{BTreeMap, BTreeSet};
 
