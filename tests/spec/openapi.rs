@@ -37,6 +37,14 @@ fn the_served_document_is_the_checked_in_copy_and_what_the_command_prints() {
         .expect("confab openapi runs");
     assert!(printed.status.success());
     assert!(String::from_utf8_lossy(&printed.stdout) == checked_in);
+    // Content negotiation applies here too, as documented (406).
+    let refused = server.request(
+        "GET",
+        "/api/openapi.json",
+        &[("Accept", "application/vnd.api+json; charset=utf-8")],
+        None,
+    );
+    assert_eq!(refused.status, 406);
     let head = server.request_as(None, "HEAD", "/api/openapi.json", None);
     assert_eq!(head.status, 200);
     let post = server.request_as(None, "POST", "/api/openapi.json", Some(&json!({})));

@@ -7,6 +7,8 @@ mod parameters;
 mod paths;
 mod schemas;
 
+use std::collections::BTreeSet;
+
 use serde_json::{json, Map, Value};
 
 use crate::jsonapi::document::MEDIA_TYPE;
@@ -244,10 +246,16 @@ pub fn document(registry: &Registry) -> Value {
             "summary": "This document",
             "tags": ["Description"],
             "security": [],
-            "responses": {"200": {
-                "description": "The OpenAPI 3.1 description of the API.",
-                "content": {"application/json": {"schema": {"type": "object"}}},
-            }},
+            "responses": {
+                "200": {
+                    "description": "The OpenAPI 3.1 description of the API.",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                // Content negotiation and the refusal of chunked bodies apply to every path.
+                "406": {"$ref": "#/components/responses/406"},
+                "411": {"$ref": "#/components/responses/411"},
+                "415": {"$ref": "#/components/responses/415"},
+            },
         }}),
     );
     let tags: Vec<Value> = registry
@@ -281,7 +289,7 @@ pub fn document(registry: &Registry) -> Value {
             json!({"name": "Description", "description": "This document."}),
         ])
         .collect();
-    json!({
+    let mut document = json!({
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
         "info": {
@@ -301,7 +309,49 @@ pub fn document(registry: &Registry) -> Value {
             "responses": responses(),
             "securitySchemes": {"bearer": security_scheme(registry)},
         },
-    })
+    });
+    prune_unused_components(&mut document);
+    document
+}
+
+/// Every `$ref` target under `value`.
+fn references(value: &Value, into: &mut BTreeSet<String>) {
+    match value {
+        Value::Object(members) => {
+            for (name, member) in members {
+                match (name.as_str(), member) {
+                    ("$ref", Value::String(target)) => {
+                        into.insert(target.clone());
+                    }
+                    _ => references(member, into),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| references(item, into)),
+        _ => {}
+    }
+}
+
+/// Drops the components nothing refers to (a type that is never the target of a to-many
+/// relationship needs no to-many linkage schema), so the document holds only what it uses.
+fn prune_unused_components(document: &mut Value) {
+    loop {
+        let mut used = BTreeSet::new();
+        references(&document["paths"], &mut used);
+        references(&document["components"], &mut used);
+        let mut removed = false;
+        for section in ["schemas", "responses", "parameters"] {
+            if let Some(components) = document["components"][section].as_object_mut() {
+                let before = components.len();
+                components
+                    .retain(|name, _| used.contains(&format!("#/components/{section}/{name}")));
+                removed |= components.len() != before;
+            }
+        }
+        if !removed {
+            return;
+        }
+    }
 }
 
 /// The document as it is served and checked in: pretty-printed, with a final newline.
