@@ -239,24 +239,39 @@ pub fn document(registry: &Registry) -> Value {
         }
     }
     let mut paths = paths::paths(registry);
+    // Content negotiation and the refusal of chunked bodies apply to every path.
+    let refusals = |prefix: &str| {
+        json!({
+            "406": {"$ref": format!("#/components/responses/{prefix}406")},
+            "411": {"$ref": format!("#/components/responses/{prefix}411")},
+            "415": {"$ref": format!("#/components/responses/{prefix}415")},
+        })
+    };
+    let mut get_responses = refusals("");
+    get_responses["200"] = json!({
+        "description": "The OpenAPI 3.1 description of the API.",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    });
+    let mut head_responses = refusals("head-");
+    head_responses["200"] = json!({"description": "The description's headers only."});
     paths.insert(
         PATH.into(),
-        json!({"get": {
-            "operationId": "openapi",
-            "summary": "This document",
-            "tags": ["Description"],
-            "security": [],
-            "responses": {
-                "200": {
-                    "description": "The OpenAPI 3.1 description of the API.",
-                    "content": {"application/json": {"schema": {"type": "object"}}},
-                },
-                // Content negotiation and the refusal of chunked bodies apply to every path.
-                "406": {"$ref": "#/components/responses/406"},
-                "411": {"$ref": "#/components/responses/411"},
-                "415": {"$ref": "#/components/responses/415"},
+        json!({
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "tags": ["Description"],
+                "security": [],
+                "responses": get_responses,
             },
-        }}),
+            "head": {
+                "operationId": "openapi.head",
+                "summary": "This document (headers only)",
+                "tags": ["Description"],
+                "security": [],
+                "responses": head_responses,
+            },
+        }),
     );
     let tags: Vec<Value> = registry
         .types()

@@ -34,6 +34,7 @@ struct Operation {
     tag: &'static str,
     scopes: Vec<String>,
     parameters: Vec<Value>,
+    /// The request body's schema and media type.
     body: Option<(String, String)>,
     /// Successes, already built.
     successes: Vec<(u16, Value)>,
@@ -44,6 +45,21 @@ struct Operation {
 }
 
 impl Operation {
+    /// An operation without parameters, body or answers yet; the callers add theirs.
+    fn new(id: String, summary: String, tag: &'static str, scopes: Vec<String>) -> Self {
+        Operation {
+            id,
+            summary,
+            tag,
+            scopes,
+            parameters: Vec::new(),
+            body: None,
+            successes: Vec::new(),
+            errors: &[],
+            head: false,
+        }
+    }
+
     fn render(&self, head: bool) -> Value {
         let mut responses = Map::new();
         for (status, response) in &self.successes {
@@ -126,12 +142,7 @@ fn collection(
     let mut operations = vec![(
         "get",
         Operation {
-            id: format!("{name}.list"),
-            summary: format!("List {name} resources"),
-            tag: name,
-            scopes: vec![read_scope(resource)],
             parameters: query_for(registry, resource, Takes::Collection),
-            body: None,
             successes: vec![(
                 200,
                 document_response(
@@ -142,6 +153,12 @@ fn collection(
             )],
             errors: &[403],
             head: true,
+            ..Operation::new(
+                format!("{name}.list"),
+                format!("List {name} resources"),
+                name,
+                vec![read_scope(resource)],
+            )
         },
     )];
     if resource.http_writes.create {
@@ -158,15 +175,16 @@ fn collection(
         operations.push((
             "post",
             Operation {
-                id: format!("{name}.create"),
-                summary: format!("Create a {name}"),
-                tag: name,
-                scopes: vec![write_scope(resource)],
                 parameters,
                 body: Some((format!("{name}.create"), MEDIA_TYPE.to_string())),
                 successes: vec![(201, created), (202, accepted)],
                 errors: &[403, 404, 408, 409, 413, 422],
-                head: false,
+                ..Operation::new(
+                    format!("{name}.create"),
+                    format!("Create a {name}"),
+                    name,
+                    vec![write_scope(resource)],
+                )
             },
         ));
     }
@@ -186,12 +204,7 @@ fn single(registry: &Registry, resource: &'static ResourceType) -> Vec<(&'static
         (
             "get",
             Operation {
-                id: format!("{name}.get"),
-                summary: format!("Fetch a {name}"),
-                tag: name,
-                scopes: vec![read_scope(resource)],
                 parameters: fetch,
-                body: None,
                 successes: vec![
                     (
                         200,
@@ -205,15 +218,17 @@ fn single(registry: &Registry, resource: &'static ResourceType) -> Vec<(&'static
                 ],
                 errors: &[403, 404],
                 head: true,
+                ..Operation::new(
+                    format!("{name}.get"),
+                    format!("Fetch a {name}"),
+                    name,
+                    vec![read_scope(resource)],
+                )
             },
         ),
         (
             "patch",
             Operation {
-                id: format!("{name}.update"),
-                summary: format!("Update a {name}: only the members sent change"),
-                tag: name,
-                scopes: vec![write_scope(resource)],
                 parameters: update,
                 body: Some((format!("{name}.update"), MEDIA_TYPE.to_string())),
                 successes: vec![(
@@ -225,7 +240,12 @@ fn single(registry: &Registry, resource: &'static ResourceType) -> Vec<(&'static
                     ),
                 )],
                 errors: &[403, 404, 408, 409, 412, 413, 422],
-                head: false,
+                ..Operation::new(
+                    format!("{name}.update"),
+                    format!("Update a {name}: only the members sent change"),
+                    name,
+                    vec![write_scope(resource)],
+                )
             },
         ),
     ];
@@ -233,19 +253,19 @@ fn single(registry: &Registry, resource: &'static ResourceType) -> Vec<(&'static
         operations.push((
             "delete",
             Operation {
-                id: format!("{name}.delete"),
-                summary: format!("Delete a {name}"),
-                tag: name,
-                scopes: vec![write_scope(resource)],
                 parameters: vec![
                     path_id(),
                     parameter_ref("If-Match"),
                     parameter_ref("Idempotency-Key"),
                 ],
-                body: None,
                 successes: vec![(204, json!({"description": "Deleted."}))],
                 errors: &[403, 404, 409, 412, 422],
-                head: false,
+                ..Operation::new(
+                    format!("{name}.delete"),
+                    format!("Delete a {name}"),
+                    name,
+                    vec![write_scope(resource)],
+                )
             },
         ));
     }
@@ -290,15 +310,16 @@ fn related(
     vec![(
         "get",
         Operation {
-            id: format!("{}.{}.get", resource.name, relationship.name),
-            summary: format!("Fetch the {} of a {}", relationship.name, resource.name),
-            tag: resource.name,
-            scopes: vec![read_scope(resource), read_scope(target)],
             parameters,
-            body: None,
             successes,
             errors: &[403, 404],
             head: true,
+            ..Operation::new(
+                format!("{}.{}.get", resource.name, relationship.name),
+                format!("Fetch the {} of a {}", relationship.name, resource.name),
+                resource.name,
+                vec![read_scope(resource), read_scope(target)],
+            )
         },
     )]
 }
@@ -339,18 +360,19 @@ fn relationship_link(
     let mut operations = vec![(
         "get",
         Operation {
-            id: format!("{base}.get"),
-            summary: format!(
-                "Fetch the linkage of a {}'s {}",
-                resource.name, relationship.name
-            ),
-            tag: resource.name,
-            scopes: vec![read_scope(resource), read_scope(target)],
             parameters: fetch,
-            body: None,
             successes,
             errors: &[403, 404],
             head: true,
+            ..Operation::new(
+                format!("{base}.get"),
+                format!(
+                    "Fetch the linkage of a {}'s {}",
+                    resource.name, relationship.name
+                ),
+                resource.name,
+                vec![read_scope(resource), read_scope(target)],
+            )
         },
     )];
     let mut writes = vec![("patch", "replace", "Replace")];
@@ -365,13 +387,6 @@ fn relationship_link(
         operations.push((
             method,
             Operation {
-                id: format!("{base}.{verb}"),
-                summary: format!(
-                    "{summary} the linkage of a {}'s {}",
-                    resource.name, relationship.name
-                ),
-                tag: resource.name,
-                scopes: vec![write_scope(resource), read_scope(target)],
                 parameters: vec![path_id(), parameter_ref("Idempotency-Key")],
                 body: Some((request.clone(), MEDIA_TYPE.to_string())),
                 successes: vec![(
@@ -379,7 +394,15 @@ fn relationship_link(
                     json!({"description": "The linkage is now what was asked."}),
                 )],
                 errors: &[403, 404, 408, 409, 413, 422],
-                head: false,
+                ..Operation::new(
+                    format!("{base}.{verb}"),
+                    format!(
+                        "{summary} the linkage of a {}'s {}",
+                        resource.name, relationship.name
+                    ),
+                    resource.name,
+                    vec![write_scope(resource), read_scope(target)],
+                )
             },
         ));
     }
@@ -389,11 +412,6 @@ fn relationship_link(
 fn atomic_operations() -> Operation {
     let media_type = format!("{MEDIA_TYPE}; ext=\"{}\"", atomic::EXTENSION);
     Operation {
-        id: "operations".into(),
-        summary: "Atomic Operations: several writes in one transaction, all or none".into(),
-        tag: "Atomic Operations",
-        // Each operation needs the scopes its own request would.
-        scopes: Vec::new(),
         parameters: vec![parameter_ref("Idempotency-Key")],
         body: Some(("atomic.request".into(), media_type.clone())),
         successes: vec![
@@ -411,7 +429,13 @@ fn atomic_operations() -> Operation {
             ),
         ],
         errors: &[403, 404, 408, 409, 413, 422],
-        head: false,
+        // Each operation needs the scopes its own request would.
+        ..Operation::new(
+            "operations".into(),
+            "Atomic Operations: several writes in one transaction, all or none".into(),
+            "Atomic Operations",
+            Vec::new(),
+        )
     }
 }
 
