@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use serde_json::{json, Map, Value};
 
 use crate::jsonapi::document::MEDIA_TYPE;
-use crate::jsonapi::resource::{Cardinality, Registry};
+use crate::jsonapi::resource::{Cardinality, Registry, ResourceType};
 use schemas::schema_ref;
 
 /// Where the document is served.
@@ -138,11 +138,6 @@ fn wire_schemas(registry: &Registry, into: &mut Map<String, Value>) {
             "additionalProperties": false,
         }),
     );
-    let any: Vec<Value> = registry
-        .types()
-        .iter()
-        .map(|resource| schema_ref(resource.name))
-        .collect();
     into.insert(
         "atomic.results".into(),
         json!({
@@ -154,7 +149,10 @@ fn wire_schemas(registry: &Registry, into: &mut Map<String, Value>) {
                     "type": "array",
                     "items": {
                         "type": "object",
-                        "properties": {"data": {"anyOf": any}, "meta": {"type": "object"}},
+                        "properties": {
+                            "data": schemas::any_resource(registry),
+                            "meta": {"type": "object"},
+                        },
                         "additionalProperties": false,
                     },
                 },
@@ -201,14 +199,22 @@ fn responses() -> Map<String, Value> {
     responses
 }
 
+/// The scope that reading `resource` needs.
+fn read_scope(resource: &ResourceType) -> String {
+    format!("{}:read", resource.scope_family)
+}
+
+/// The scope that writing `resource` needs.
+fn write_scope(resource: &ResourceType) -> String {
+    format!("{}:write", resource.scope_family)
+}
+
 /// The bearer scheme, with every scope the types' descriptions name.
 fn security_scheme(registry: &Registry) -> Value {
     let mut scopes: Vec<String> = registry
         .types()
         .iter()
-        .flat_map(|resource| {
-            ["read", "write"].map(|access| format!("{}:{access}", resource.scope_family))
-        })
+        .flat_map(|resource| [read_scope(resource), write_scope(resource)])
         .collect();
     scopes.sort();
     scopes.dedup();

@@ -5,6 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::parameters::{parameter_ref, query_for, Takes};
 use super::schemas::schema_ref;
+use super::{read_scope, write_scope};
 use crate::jsonapi::atomic;
 use crate::jsonapi::document::MEDIA_TYPE;
 use crate::jsonapi::listing::CURSOR_PROFILE;
@@ -60,6 +61,17 @@ impl Operation {
         }
     }
 
+    /// A read of one resource or one linkage: it carries an `ETag`, and `If-None-Match` naming
+    /// it is answered 304.
+    fn conditional(mut self) -> Self {
+        self.parameters.push(parameter_ref("If-None-Match"));
+        self.successes.push((
+            304,
+            json!({"description": "Not modified: the tag in `If-None-Match` is current."}),
+        ));
+        self
+    }
+
     fn render(&self, head: bool) -> Value {
         let mut responses = Map::new();
         for (status, response) in &self.successes {
@@ -96,14 +108,6 @@ impl Operation {
         }
         operation
     }
-}
-
-fn read_scope(resource: &ResourceType) -> String {
-    format!("{}:read", resource.scope_family)
-}
-
-fn write_scope(resource: &ResourceType) -> String {
-    format!("{}:write", resource.scope_family)
 }
 
 fn plain() -> Vec<String> {
@@ -194,10 +198,7 @@ fn collection(
 /// The operations on `/api/{TYPE}/{id}`.
 fn single(registry: &Registry, resource: &'static ResourceType) -> Vec<(&'static str, Operation)> {
     let name = resource.name;
-    let mut fetch = with_id(query_for(registry, resource, Takes::Resource));
-    fetch.push(parameter_ref("If-None-Match"));
-    let not_modified =
-        json!({"description": "Not modified: the tag in `If-None-Match` is current."});
+    let fetch = with_id(query_for(registry, resource, Takes::Resource));
     let mut update = with_id(query_for(registry, resource, Takes::Resource));
     update.extend([parameter_ref("If-Match"), parameter_ref("Idempotency-Key")]);
     let mut operations = vec![
@@ -205,17 +206,14 @@ fn single(registry: &Registry, resource: &'static ResourceType) -> Vec<(&'static
             "get",
             Operation {
                 parameters: fetch,
-                successes: vec![
-                    (
-                        200,
-                        document_response(
-                            &format!("The {name}, with its `ETag`."),
-                            &format!("{name}.document"),
-                            &plain(),
-                        ),
+                successes: vec![(
+                    200,
+                    document_response(
+                        &format!("The {name}, with its `ETag`."),
+                        &format!("{name}.document"),
+                        &plain(),
                     ),
-                    (304, not_modified),
-                ],
+                )],
                 errors: &[403, 404],
                 head: true,
                 ..Operation::new(
@@ -224,7 +222,8 @@ fn single(registry: &Registry, resource: &'static ResourceType) -> Vec<(&'static
                     name,
                     vec![read_scope(resource)],
                 )
-            },
+            }
+            .conditional(),
         ),
         (
             "patch",
@@ -291,8 +290,8 @@ fn related(
             plain(),
         ),
     };
-    let mut parameters = with_id(query_for(registry, target, takes));
-    let mut successes = vec![(
+    let parameters = with_id(query_for(registry, target, takes));
+    let successes = vec![(
         200,
         document_response(
             &format!(
@@ -303,25 +302,22 @@ fn related(
             &media_types,
         ),
     )];
-    if takes == Takes::Resource {
-        parameters.push(parameter_ref("If-None-Match"));
-        successes.push((304, json!({"description": "Not modified."})));
+    let fetch = Operation {
+        parameters,
+        successes,
+        errors: &[403, 404],
+        head: true,
+        ..Operation::new(
+            format!("{}.{}.get", resource.name, relationship.name),
+            format!("Fetch the {} of a {}", relationship.name, resource.name),
+            resource.name,
+            vec![read_scope(resource), read_scope(target)],
+        )
+    };
+    match takes {
+        Takes::Resource => vec![("get", fetch.conditional())],
+        _ => vec![("get", fetch)],
     }
-    vec![(
-        "get",
-        Operation {
-            parameters,
-            successes,
-            errors: &[403, 404],
-            head: true,
-            ..Operation::new(
-                format!("{}.{}.get", resource.name, relationship.name),
-                format!("Fetch the {} of a {}", relationship.name, resource.name),
-                resource.name,
-                vec![read_scope(resource), read_scope(target)],
-            )
-        },
-    )]
 }
 
 /// The operations on `/api/{TYPE}/{id}/relationships/{relationship}`.
@@ -344,37 +340,29 @@ fn relationship_link(
         ),
     };
     let base = format!("{}.relationships.{}", resource.name, relationship.name);
-    let mut fetch = with_id(query_for(registry, resource, takes));
-    let mut successes = vec![(
-        200,
-        document_response(
-            &format!("The linkage of `{}`.", relationship.name),
-            &schema,
-            &plain(),
-        ),
-    )];
-    if !many {
-        fetch.push(parameter_ref("If-None-Match"));
-        successes.push((304, json!({"description": "Not modified."})));
-    }
-    let mut operations = vec![(
-        "get",
-        Operation {
-            parameters: fetch,
-            successes,
-            errors: &[403, 404],
-            head: true,
-            ..Operation::new(
-                format!("{base}.get"),
-                format!(
-                    "Fetch the linkage of a {}'s {}",
-                    resource.name, relationship.name
-                ),
-                resource.name,
-                vec![read_scope(resource), read_scope(target)],
-            )
-        },
-    )];
+    let fetch = Operation {
+        parameters: with_id(query_for(registry, resource, takes)),
+        successes: vec![(
+            200,
+            document_response(
+                &format!("The linkage of `{}`.", relationship.name),
+                &schema,
+                &plain(),
+            ),
+        )],
+        errors: &[403, 404],
+        head: true,
+        ..Operation::new(
+            format!("{base}.get"),
+            format!(
+                "Fetch the linkage of a {}'s {}",
+                resource.name, relationship.name
+            ),
+            resource.name,
+            vec![read_scope(resource), read_scope(target)],
+        )
+    };
+    let mut operations = vec![("get", if many { fetch } else { fetch.conditional() })];
     let mut writes = vec![("patch", "replace", "Replace")];
     if many {
         writes.extend([

@@ -381,12 +381,17 @@ pub(super) fn type_schemas(resource: &ResourceType, into: &mut Map<String, Value
     );
 }
 
-/// `included`: resources of any type.
-pub(super) fn included(registry: &Registry) -> Value {
+/// A resource object of any type.
+pub(super) fn any_resource(registry: &Registry) -> Value {
     let any: Vec<Value> = registry
         .types()
         .iter()
         .map(|resource| schema_ref(resource.name))
         .collect();
-    json!({"type": "array", "items": {"anyOf": any}})
+    json!({"anyOf": any})
+}
+
+/// `included`: resources of any type.
+pub(super) fn included(registry: &Registry) -> Value {
+    json!({"type": "array", "items": any_resource(registry)})
 }
