@@ -10,6 +10,7 @@ mod migrations;
 pub mod model;
 pub mod query;
 pub mod schema;
+pub mod select_list;
 mod selection;
 pub mod values;
 

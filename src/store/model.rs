@@ -271,9 +271,12 @@ macro_rules! stored_model {
             ) -> $crate::store::StoreResult<Vec<Self>> {
                 use diesel::prelude::*;
                 use $crate::store::schema::$table;
+                static SELECT: $crate::store::select_list::SelectLists =
+                    $crate::store::select_list::SelectLists::new();
                 let columns = $crate::store::Columns::of::<Self>(conn.dialect());
+                // `Self::as_select()`, as Diesel rendered it once for this backend.
                 let mut query = $table::table
-                    .select(<Self as SelectableHelper<$crate::store::Backend>>::as_select())
+                    .select(SELECT.get::<Self>(conn.dialect())?)
                     .into_boxed();
                 if let Some(predicate) = columns.all(&selection.conditions)? {
                     query = query.filter(predicate);
