@@ -1,18 +1,29 @@
 //! The first rows of each group: "at most N items per conversation" in one statement.
 //!
-//! Diesel has `row_number()`, but only in a select list, and no derived tables to filter on it,
-//! so this is a small typed expression of our own, written per backend:
+//! Diesel has `row_number()`, but only in a select list, and neither derived tables to filter
+//! on it nor `LATERAL`, so this is a small typed expression of our own, written per backend.
+//! PostgreSQL reads at most N index entries per group, through a lateral subquery per group:
 //!
 //! ```sql
 //! "t"."id" IN (SELECT "id" FROM (
-//!     SELECT "id", ROW_NUMBER() OVER (PARTITION BY "g" ORDER BY "a" ASC, "id" ASC) AS "rank"
-//!     FROM "t" WHERE "g" IN (<the values>) AND "scope" = ?
-//! ) AS "ranked" WHERE "rank" <= ?)
+//!     SELECT "kept".* FROM jsonb_array_elements_text(CAST(? AS jsonb)) AS "parents"("value")
+//!     CROSS JOIN LATERAL (SELECT "id" FROM "t" WHERE "g" = "parents"."value" AND "scope" = ?
+//!                         ORDER BY "a" ASC, "id" ASC LIMIT ?) AS "kept"
+//! ) AS "kept")
 //! ```
 //!
-//! With a byte budget, the ranked rows also carry their weight (`octet_length` of the text
-//! columns), and a running total over the kept rows, in the order they are sent, stops the
-//! list once the rows before one already weigh more than the budget.
+//! SQLite has no `LATERAL`: it ranks each group's rows with a window and keeps the first N:
+//!
+//! ```sql
+//! +"t"."id" IN (SELECT "id" FROM (SELECT * FROM (
+//!     SELECT "id", ROW_NUMBER() OVER (PARTITION BY "g" ORDER BY "a" ASC, "id" ASC) AS "rank"
+//!     FROM "t" WHERE "g" IN (SELECT value FROM json_each(?)) AND +"scope" = ?
+//! ) AS "ranked" WHERE "rank" <= ?) AS "kept")
+//! ```
+//!
+//! With a byte budget, the kept rows also carry their weight (`octet_length` of the text
+//! columns), and a running total over them, in the order they are sent, stops the list once
+//! the rows before one already weigh more than the budget.
 //!
 //! The values are bound as one JSON array, so each backend keeps one prepared statement for any
 //! number of groups. The inner statement reads only the key, the group, the order columns and
@@ -78,24 +89,22 @@ where
         }
         out.push_identifier(self.table)?;
         out.push_sql(".\"id\" IN (SELECT \"id\" FROM (");
-        if let Some((columns, _)) = &self.budget {
-            // A running total of the kept rows' weight, in the order they are sent.
-            out.push_sql("SELECT \"id\", SUM(\"weight\") OVER (ORDER BY ");
-            self.push_order(&mut out, true)?;
-            out.push_sql(" ROWS UNBOUNDED PRECEDING) - \"weight\" AS \"before\" FROM (");
-            self.push_ranked(&mut out, columns)?;
-            out.push_sql(") AS \"ranked\" WHERE \"rank\" <= ");
-            out.push_bind_param::<BigInt, _>(&self.limit)?;
-            out.push_sql(") AS \"summed\" WHERE \"before\" <= ");
-            if let Some((_, max_bytes)) = &self.budget {
+        match &self.budget {
+            Some((columns, max_bytes)) => {
+                // A running total of the kept rows' weight, in the order they are sent.
+                out.push_sql("SELECT \"id\", SUM(\"weight\") OVER (ORDER BY ");
+                self.push_order(&mut out, true)?;
+                out.push_sql(" ROWS UNBOUNDED PRECEDING) - \"weight\" AS \"before\" FROM (");
+                self.push_kept(&mut out, columns)?;
+                out.push_sql(") AS \"kept\") AS \"summed\" WHERE \"before\" <= ");
                 out.push_bind_param::<BigInt, _>(max_bytes)?;
+                out.push_sql(")");
             }
-        } else {
-            self.push_ranked(&mut out, &[])?;
-            out.push_sql(") AS \"ranked\" WHERE \"rank\" <= ");
-            out.push_bind_param::<BigInt, _>(&self.limit)?;
+            None => {
+                self.push_kept(&mut out, &[])?;
+                out.push_sql(") AS \"kept\")");
+            }
         }
-        out.push_sql(")");
         Ok(())
     }
 }
@@ -127,53 +136,92 @@ impl FirstPerGroup {
         Ok(())
     }
 
-    /// The rows of the groups, each with its rank in its group (and its weight, when weighed).
-    fn push_ranked<'b, DB>(
+    /// A statement of at most `limit` rows of each group: their ids, and, when weighed, their
+    /// group, order columns and weight.
+    fn push_kept<'b, DB>(
         &'b self,
         out: &mut AstPass<'_, 'b, DB>,
         weighed: &[&'static str],
     ) -> QueryResult<()>
     where
-        DB: diesel::backend::Backend + HasSqlType<Text>,
+        DB: diesel::backend::Backend + HasSqlType<Text> + HasSqlType<BigInt>,
         String: ToSql<Text, DB>,
+        i64: ToSql<BigInt, DB>,
     {
-        out.push_sql("SELECT \"id\", ");
-        if !weighed.is_empty() {
-            out.push_identifier(self.group)?;
-            for (column, _) in &self.order {
-                if *column != "id" && *column != self.group {
-                    out.push_sql(", ");
-                    out.push_identifier(column)?;
-                }
-            }
-            out.push_sql(", 0");
-            for column in weighed {
-                out.push_sql(" + COALESCE(octet_length(");
-                out.push_identifier(column)?;
-                out.push_sql("), 0)");
-            }
-            out.push_sql(" AS \"weight\", ");
-        }
-        out.push_sql("ROW_NUMBER() OVER (PARTITION BY ");
-        out.push_identifier(self.group)?;
-        out.push_sql(" ORDER BY ");
-        self.push_order(out, false)?;
-        out.push_sql(") AS \"rank\" FROM ");
-        out.push_identifier(self.table)?;
-        out.push_sql(" WHERE ");
-        out.push_identifier(self.group)?;
         match self.dialect {
+            Dialect::Postgres => {
+                out.push_sql("SELECT \"kept\".* FROM jsonb_array_elements_text(CAST(");
+                out.push_bind_param::<Text, _>(&self.values)?;
+                out.push_sql(" AS jsonb)) AS \"parents\"(\"value\") CROSS JOIN LATERAL (");
+                self.push_columns(out, weighed)?;
+                out.push_sql(" FROM ");
+                out.push_identifier(self.table)?;
+                out.push_sql(" WHERE ");
+                out.push_identifier(self.group)?;
+                out.push_sql(" = \"parents\".\"value\"");
+                self.push_scope(out)?;
+                out.push_sql(" ORDER BY ");
+                self.push_order(out, false)?;
+                out.push_sql(" LIMIT ");
+                out.push_bind_param::<BigInt, _>(&self.limit)?;
+                out.push_sql(") AS \"kept\"");
+            }
             Dialect::Sqlite => {
+                out.push_sql("SELECT * FROM (");
+                self.push_columns(out, weighed)?;
+                out.push_sql(", ROW_NUMBER() OVER (PARTITION BY ");
+                out.push_identifier(self.group)?;
+                out.push_sql(" ORDER BY ");
+                self.push_order(out, false)?;
+                out.push_sql(") AS \"rank\" FROM ");
+                out.push_identifier(self.table)?;
+                out.push_sql(" WHERE ");
+                out.push_identifier(self.group)?;
                 out.push_sql(" IN (SELECT value FROM json_each(");
                 out.push_bind_param::<Text, _>(&self.values)?;
                 out.push_sql("))");
-            }
-            Dialect::Postgres => {
-                out.push_sql(" = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST(");
-                out.push_bind_param::<Text, _>(&self.values)?;
-                out.push_sql(" AS jsonb))))");
+                self.push_scope(out)?;
+                out.push_sql(") AS \"ranked\" WHERE \"rank\" <= ");
+                out.push_bind_param::<BigInt, _>(&self.limit)?;
             }
         }
+        Ok(())
+    }
+
+    /// `SELECT "id"`, and, when weighed, the group, the order columns and the row's weight.
+    fn push_columns<DB: diesel::backend::Backend>(
+        &self,
+        out: &mut AstPass<'_, '_, DB>,
+        weighed: &[&'static str],
+    ) -> QueryResult<()> {
+        out.push_sql("SELECT \"id\"");
+        if weighed.is_empty() {
+            return Ok(());
+        }
+        out.push_sql(", ");
+        out.push_identifier(self.group)?;
+        for (column, _) in &self.order {
+            if *column != "id" && *column != self.group {
+                out.push_sql(", ");
+                out.push_identifier(column)?;
+            }
+        }
+        out.push_sql(", 0");
+        for column in weighed {
+            out.push_sql(" + COALESCE(octet_length(");
+            out.push_identifier(column)?;
+            out.push_sql("), 0)");
+        }
+        out.push_sql(" AS \"weight\"");
+        Ok(())
+    }
+
+    /// ` AND "column" = ?` for each scope condition (or ` IS NULL`).
+    fn push_scope<'b, DB>(&'b self, out: &mut AstPass<'_, 'b, DB>) -> QueryResult<()>
+    where
+        DB: diesel::backend::Backend + HasSqlType<Text>,
+        String: ToSql<Text, DB>,
+    {
         for (column, value) in &self.scope {
             // As above: the scope (the tenant) must not pull SQLite off the group's index, which
             // it would without statistics, then sorting every row of the tenant.
