@@ -217,7 +217,8 @@ fn an_included_to_many_brings_at_most_100_per_parent_and_links_to_the_rest() {
         "/api/conversations/{long}/relationships/conversation_items?page%5Boffset%5D=100&page%5Blimit%5D=100"
     );
 
-    // One parent: a LIMIT. Several: a window per parent. Both stop at 100.
+    // One parent: a LIMIT. Several: a window (SQLite) or a LATERAL read (PostgreSQL) per
+    // parent. All stop at 100.
     let one = expect_document(
         &server.get(&format!(
             "/api/conversations/{long}?include=conversation_items"
