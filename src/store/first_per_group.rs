@@ -154,10 +154,7 @@ impl FirstPerGroup {
                 out.push_bind_param::<Text, _>(&self.values)?;
                 out.push_sql(" AS jsonb)) AS \"parents\"(\"value\") CROSS JOIN LATERAL (");
                 self.push_columns(out, weighed)?;
-                out.push_sql(" FROM ");
-                out.push_identifier(self.table)?;
-                out.push_sql(" WHERE ");
-                out.push_identifier(self.group)?;
+                self.push_from_group(out)?;
                 out.push_sql(" = \"parents\".\"value\"");
                 self.push_scope(out)?;
                 out.push_sql(" ORDER BY ");
@@ -173,10 +170,8 @@ impl FirstPerGroup {
                 out.push_identifier(self.group)?;
                 out.push_sql(" ORDER BY ");
                 self.push_order(out, false)?;
-                out.push_sql(") AS \"rank\" FROM ");
-                out.push_identifier(self.table)?;
-                out.push_sql(" WHERE ");
-                out.push_identifier(self.group)?;
+                out.push_sql(") AS \"rank\"");
+                self.push_from_group(out)?;
                 out.push_sql(" IN (SELECT value FROM json_each(");
                 out.push_bind_param::<Text, _>(&self.values)?;
                 out.push_sql("))");
@@ -186,6 +181,17 @@ impl FirstPerGroup {
             }
         }
         Ok(())
+    }
+
+    /// ` FROM "table" WHERE "group"`: the condition on the group follows.
+    fn push_from_group<DB: diesel::backend::Backend>(
+        &self,
+        out: &mut AstPass<'_, '_, DB>,
+    ) -> QueryResult<()> {
+        out.push_sql(" FROM ");
+        out.push_identifier(self.table)?;
+        out.push_sql(" WHERE ");
+        out.push_identifier(self.group)
     }
 
     /// `SELECT "id"`, and, when weighed, the group, the order columns and the row's weight.
