@@ -14,7 +14,8 @@ use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::jsonapi::error::ApiError;
-use crate::jsonapi::resource::Tenant;
+pub use crate::jsonapi::resource::Access;
+use crate::jsonapi::resource::{scope_name, Tenant};
 use crate::store::schema::api_keys;
 use crate::store::{truncate_to_micros, Db, StoreError, UtcTime};
 
@@ -53,12 +54,6 @@ const PREFIX_HEX_DIGITS: usize = 12;
 /// `last_used_at` is written at most this often per key, so reads stay reads.
 const LAST_USED_RESOLUTION: TimeDelta = TimeDelta::seconds(60);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    Read,
-    Write,
-}
-
 /// Who is calling: an organisation, through one of its keys.
 #[derive(Clone, Debug)]
 pub struct Principal {
@@ -74,10 +69,7 @@ impl Principal {
 
     /// `{family}:read` or `{family}:write`, or a 403 that names the scope.
     pub fn require(&self, family: &str, access: Access) -> Result<(), ApiError> {
-        let scope = match access {
-            Access::Read => format!("{family}:read"),
-            Access::Write => format!("{family}:write"),
-        };
+        let scope = scope_name(family, access);
         if self.scopes.contains(&scope) {
             Ok(())
         } else {

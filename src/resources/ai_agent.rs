@@ -44,12 +44,7 @@ pub static RESOURCE: ResourceType = ResourceType {
             Write::Optional(Initially::Null),
         )
         .nullable(),
-        Attribute::new(
-            "default_mode",
-            Kind::Enum(MODES),
-            Write::Optional(Initially::Text("text")),
-        )
-        .queryable(),
+        Attribute::choice("default_mode", MODES, "text"),
         Attribute::new(
             "available_modes",
             Kind::EnumSet(MODES),

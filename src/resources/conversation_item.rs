@@ -57,12 +57,7 @@ pub static RESOURCE: ResourceType = ResourceType {
             Write::CreateOnly(Initially::Text("message")),
         )
         .queryable(),
-        Attribute::new(
-            "visibility",
-            Kind::Enum(VISIBILITIES),
-            Write::Optional(Initially::Text("public")),
-        )
-        .queryable(),
+        Attribute::choice("visibility", VISIBILITIES, "public"),
         Attribute::new(
             "content",
             Kind::String { max_chars: 100_000 },
@@ -74,12 +69,7 @@ pub static RESOURCE: ResourceType = ResourceType {
             Kind::TaggedObjects,
             Write::Optional(Initially::EmptyArray),
         ),
-        Attribute::new(
-            "modality",
-            Kind::Enum(MODALITIES),
-            Write::Optional(Initially::Text("text")),
-        )
-        .queryable(),
+        Attribute::choice("modality", MODALITIES, "text"),
         Attribute::new(
             "position",
             Kind::Integer,

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use serde_json::{json, Map, Value};
 
 use crate::jsonapi::document::MEDIA_TYPE;
-use crate::jsonapi::resource::{Cardinality, Registry, ResourceType};
+use crate::jsonapi::resource::{scope_name, Access, Cardinality, Registry, ResourceType};
 use schemas::schema_ref;
 
 /// Where the document is served.
@@ -201,12 +201,12 @@ fn responses() -> Map<String, Value> {
 
 /// The scope that reading `resource` needs.
 fn read_scope(resource: &ResourceType) -> String {
-    format!("{}:read", resource.scope_family)
+    scope_name(resource.scope_family, Access::Read)
 }
 
 /// The scope that writing `resource` needs.
 fn write_scope(resource: &ResourceType) -> String {
-    format!("{}:write", resource.scope_family)
+    scope_name(resource.scope_family, Access::Write)
 }
 
 /// The bearer scheme, with every scope the types' descriptions name.

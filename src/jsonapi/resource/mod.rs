@@ -166,6 +166,21 @@ impl Attribute {
         self.sortable().filterable()
     }
 
+    /// One of `values`, which a client may set and which is `default` when it does not;
+    /// sortable and filterable.
+    pub const fn choice(
+        name: &'static str,
+        values: &'static [&'static str],
+        default: &'static str,
+    ) -> Self {
+        Attribute::new(
+            name,
+            AttributeKind::Enum(values),
+            Write::Optional(InitialValue::Text(default)),
+        )
+        .queryable()
+    }
+
     /// `created_at`: the time of creation, set by the server.
     pub const fn created_at() -> Self {
         Attribute::new(
@@ -306,6 +321,21 @@ pub struct ResourceType {
     pub hidden_unless_filtered: &'static [&'static str],
     /// The typed model behind the type.
     pub storage: Storage,
+}
+
+/// What a request does to a type, which decides the scope it needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+/// The scope that `access` to a type of `family` needs: `{family}:read` or `{family}:write`.
+pub fn scope_name(family: &str, access: Access) -> String {
+    match access {
+        Access::Read => format!("{family}:read"),
+        Access::Write => format!("{family}:write"),
+    }
 }
 
 impl ResourceType {

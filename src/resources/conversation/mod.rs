@@ -94,12 +94,7 @@ pub static RESOURCE: ResourceType = ResourceType {
     path: "conversations",
     attributes: &[
         Attribute::new("channel", Kind::Enum(CHANNELS), Write::Required).queryable(),
-        Attribute::new(
-            "mode",
-            Kind::Enum(MODES),
-            Write::Optional(Initially::Text("text")),
-        )
-        .queryable(),
+        Attribute::choice("mode", MODES, "text"),
         // `active`, or `pending` for a telephone call; see `lifecycle`.
         Attribute::new(
             "status",
@@ -107,12 +102,7 @@ pub static RESOURCE: ResourceType = ResourceType {
             Write::Optional(Initially::Hook),
         )
         .queryable(),
-        Attribute::new(
-            "direction",
-            Kind::Enum(DIRECTIONS),
-            Write::Optional(Initially::Text("inbound")),
-        )
-        .queryable(),
+        Attribute::choice("direction", DIRECTIONS, "inbound"),
         Attribute::new("public_id", text(64), SERVER).filterable(),
         Attribute::new("title", text(500), OPTIONAL)
             .nullable()
