@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{expect_document, expect_errors, pointer, TestServer};
+use crate::support::{attribute_of_each, expect_document, expect_errors, pointer, TestServer};
 
 fn create(server: &TestServer, attributes: Value) -> crate::support::http::Response {
     server.post(
@@ -309,17 +309,13 @@ fn items_have_kinds_parts_and_a_time_that_is_not_in_the_future() {
     );
     // The transcript stays in position order, whatever the times; it filters by kind.
     let transcript = |query: &str| -> Vec<String> {
-        expect_document(
+        let document = expect_document(
             &server.get(&format!(
                 "/api/conversations/{conversation}/conversation_items?{query}"
             )),
             200,
-        )["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|item| item["attributes"]["content"].as_str().unwrap().to_string())
-            .collect()
+        );
+        attribute_of_each(&document, "content")
     };
     assert_eq!(transcript(""), vec!["hi", "", "VIP", "soon", "imported"]);
     assert_eq!(transcript("filter[visibility]=private"), vec!["VIP"]);

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::support::{expect_document, expect_errors, parameter, TestServer};
+use crate::support::{attribute_of_each, expect_document, expect_errors, parameter, TestServer};
 
 fn titles(server: &TestServer, query: &str) -> Vec<String> {
     let mut titles: Vec<String> =
@@ -194,15 +194,11 @@ fn items_by_conversation_and_by_a_related_attribute() {
     let server = TestServer::start();
     let ids = seed(&server);
     let contents = |query: &str| -> Vec<String> {
-        expect_document(
+        let document = expect_document(
             &server.get(&format!("/api/conversation_items?{query}")),
             200,
-        )["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|item| item["attributes"]["content"].as_str().unwrap().to_string())
-            .collect()
+        );
+        attribute_of_each(&document, "content")
     };
     assert_eq!(
         contents(&format!("filter[conversation]={}", ids[1])),

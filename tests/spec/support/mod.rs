@@ -431,6 +431,21 @@ pub fn expect_document(response: &Response, status: u16) -> Value {
     response.json()
 }
 
+/// A string attribute of each resource of a document's primary data, in order.
+pub fn attribute_of_each(document: &Value, attribute: &str) -> Vec<String> {
+    document["data"]
+        .as_array()
+        .expect("primary data is an array")
+        .iter()
+        .map(|resource| {
+            resource["attributes"][attribute]
+                .as_str()
+                .expect("a string attribute")
+                .to_string()
+        })
+        .collect()
+}
+
 /// Asserts an error response: status, one error object per expected (status, source) pair.
 pub fn expect_errors(response: &Response, status: u16, sources: &[Value]) -> Value {
     let document = expect_document(response, status);
