@@ -2,6 +2,7 @@
 
 mod access_log;
 mod compress;
+mod connection;
 pub mod error;
 pub use in_flight::InFlight;
 
@@ -19,9 +20,14 @@ mod routes;
 
 use std::net::TcpListener;
 
-use actix_web::dev::Server;
+use actix_http::error::DispatchError;
+use actix_http::HttpService;
+use actix_service::{fn_service, map_config, ServiceFactoryExt};
+use actix_web::dev::{AppConfig, Server};
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpServer};
+use actix_web::rt::net::TcpStream;
+use actix_web::{web, App};
+use connection::Connection;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,22 +108,43 @@ pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io:
     let pool = state.store.max_connections() as usize;
     let blocking_threads = (pool.saturating_sub(workers) / workers).max(1);
     let timeouts = state.timeouts;
+    let address = listener.local_addr()?;
     fallbacks::warm_openapi(state.registry);
-    let server = HttpServer::new(move || {
-        App::new()
-            .wrap(from_fn(rate_limit::rate_limit))
-            .wrap(from_fn(negotiate::content_negotiation))
-            // One line per request, with its id; keys redacted, headers never logged.
-            .wrap(from_fn(access_log::access_log))
-            .wrap(from_fn(compress::compression))
-            .configure(configure(state.clone()))
-    })
-    .workers(workers)
-    .worker_max_blocking_threads(blocking_threads)
-    .client_request_timeout(timeouts.head)
-    .keep_alive(timeouts.keep_alive)
-    .client_disconnect_timeout(Duration::from_secs(1))
-    .listen(listener)?
-    .run();
+    // actix-web's `HttpServer`, taken apart so that the dispatcher writes through a
+    // [`Connection`]: the requests it refuses itself get a JSON:API body too.
+    let builder = Server::build()
+        .workers(workers)
+        .worker_max_blocking_threads(blocking_threads);
+    let shutdown = builder.graceful_shutdown_signal();
+    let server = builder
+        .listen("confab", listener, move || {
+            let app = App::new()
+                .wrap(from_fn(rate_limit::rate_limit))
+                .wrap(from_fn(negotiate::content_negotiation))
+                // One line per request, with its id; keys redacted, headers never logged.
+                .wrap(from_fn(access_log::access_log))
+                .wrap(from_fn(compress::compression))
+                .configure(configure(state.clone()));
+            let shutdown = shutdown.clone();
+            let http = HttpService::build()
+                .graceful_shutdown_signal(move || {
+                    let shutdown = shutdown.clone();
+                    async move { shutdown.notified().await }
+                })
+                .client_request_timeout(timeouts.head)
+                .keep_alive(timeouts.keep_alive)
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .local_addr(address)
+                .h1(map_config(app, |_| AppConfig::default()));
+            fn_service(|stream: TcpStream| {
+                let peer = stream.peer_addr().ok();
+                std::future::ready(Ok::<_, DispatchError>((
+                    Connection::new(stream, peer),
+                    peer,
+                )))
+            })
+            .and_then(http)
+        })?
+        .run();
     Ok(server)
 }

@@ -22,6 +22,7 @@ mod filtering;
 mod golden;
 mod idempotency;
 mod inclusion;
+mod malformed_http;
 mod openapi;
 mod operations;
 mod pagination;
