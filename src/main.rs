@@ -104,8 +104,8 @@ struct ServeArgs {
         default_value_t = confab::jsonapi::atomic::DEFAULT_MAX_OPERATIONS
     )]
     max_operations: usize,
-    /// Requests one key may have in progress at once on this instance; more wait their turn.
-    /// 0 (the default) sets no bound.
+    /// Requests a heavy key (one whose requests average over 3 ms of CPU) may have in progress
+    /// at once on this instance; more wait their turn. 0 sets no bound.
     #[arg(
         long,
         global = true,

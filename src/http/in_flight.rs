@@ -1,27 +1,64 @@
-//! An optional bound on each key's requests in progress (`--in-flight-per-key`, off by
-//! default). One tenant's flood of heavy reads then cannot take every thread from the others:
-//! past the bound, a key's requests wait their turn asynchronously, holding no worker thread,
-//! blocking thread or pooled connection. Nothing is refused; the flood queues behind itself.
-//! The price is that key's own concurrency: BENCHMARKS.md has both sides measured.
+//! Each key's requests in progress, and what they cost.
+//!
+//! Two defences against one tenant's flood of heavy reads, both on by default:
+//! - **Where work runs.** Each key carries a moving average of the CPU time its requests' work
+//!   took. A key whose requests are cheap has its SQLite reads run on the worker thread (faster than a
+//!   hop to another thread); a key whose requests are heavy has its reads run on the heavy-read
+//!   threads ([`super::heavy_reads`], one per two cores, at the lowest CPU priority), so that it
+//!   never holds a worker that everyone else's requests are queued on, and gets the CPU that
+//!   the others leave.
+//! - **How many at once.** Past `per_key` requests in progress (`--in-flight-per-key`, default
+//!   1), a heavy key's further requests wait their turn asynchronously, holding no thread and
+//!   no pooled connection; nothing is refused. The flood queues behind itself instead of in
+//!   front of other tenants' work. Cheap keys are not bounded: their requests take less time
+//!   than the wait would (the rate limit bounds how many they send).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::heavy_reads::HeavyReads;
+
+/// Work above this, on average, is heavy: a worker must not be held that long while other
+/// requests wait on it. (A page of 20 conversations with 200 items, 250 KB, takes about 1 ms.)
+const HEAVY: Duration = Duration::from_millis(3);
+
+/// Keys remembered at most (with what their requests cost, so that a heavy key's next request
+/// runs off the workers from the start); past this many, the idle ones are forgotten.
+const REMEMBERED_KEYS: usize = 4096;
 
 pub struct InFlight {
     /// 0: no bound.
     per_key: usize,
-    keys: Mutex<HashMap<String, Arc<Semaphore>>>,
+    keys: Mutex<HashMap<String, Arc<KeyState>>>,
+    /// Started with the first heavy read; none if its threads could not be started.
+    heavy_reads: OnceLock<Option<HeavyReads>>,
+    /// Reads run on those threads so far (for `/metrics`).
+    heavy_reads_run: AtomicU64,
+}
+
+struct KeyState {
+    turns: Arc<Semaphore>,
+    /// Moving average of the CPU time of the key's work, in microseconds.
+    cost: AtomicU64,
+}
+
+impl KeyState {
+    fn heavy(&self) -> bool {
+        self.cost.load(Ordering::Relaxed) > HEAVY.as_micros() as u64
+    }
 }
 
 /// A request's turn; its key's next request may start once this is dropped.
 pub struct Turn {
-    permit: Option<OwnedSemaphorePermit>,
-    /// The key's semaphore and the limiter, when there is a bound.
-    held: Option<(Arc<Semaphore>, String, Arc<InFlight>)>,
-    /// Whether the key had nothing else in progress or waiting when this request arrived.
-    pub alone: bool,
+    _permit: Option<OwnedSemaphorePermit>,
+    state: Arc<KeyState>,
+    limiter: Arc<InFlight>,
+    /// Whether the key's requests have been heavy lately.
+    pub heavy: bool,
 }
 
 impl InFlight {
@@ -30,54 +67,92 @@ impl InFlight {
         InFlight {
             per_key,
             keys: Mutex::new(HashMap::new()),
+            heavy_reads: OnceLock::new(),
+            heavy_reads_run: AtomicU64::new(0),
         }
+    }
+
+    /// How many reads have run on the heavy-read threads.
+    pub fn heavy_reads_run(&self) -> u64 {
+        self.heavy_reads_run.load(Ordering::Relaxed)
+    }
+
+    /// The threads heavy keys' reads run on (one per two cores), counting the read about to run.
+    pub fn heavy_reads(&self) -> Option<&HeavyReads> {
+        self.heavy_reads_run.fetch_add(1, Ordering::Relaxed);
+        self.heavy_reads
+            .get_or_init(|| {
+                let cores = std::thread::available_parallelism().map_or(2, usize::from);
+                HeavyReads::start(cores / 2)
+                    .map_err(|error| log::warn!("no heavy-read threads ({error})"))
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    fn keys(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<KeyState>>> {
+        self.keys
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Waits for `key`'s turn.
     pub async fn enter(self: &Arc<Self>, key: &str) -> Turn {
-        if self.per_key == 0 {
-            return Turn {
-                permit: None,
-                held: None,
-                alone: true,
-            };
-        }
-        let (semaphore, alone) = {
-            let mut keys = self
-                .keys
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let semaphore = keys
-                .entry(key.to_string())
-                .or_insert_with(|| Arc::new(Semaphore::new(self.per_key)))
-                .clone();
-            // The map's reference and this one: no other request of the key holds or awaits it.
-            let alone = Arc::strong_count(&semaphore) == 2;
-            (semaphore, alone)
+        let state = {
+            let mut keys = self.keys();
+            match keys.get(key) {
+                Some(state) => state.clone(),
+                None => {
+                    let state = Arc::new(KeyState {
+                        turns: Arc::new(Semaphore::new(self.per_key.max(1))),
+                        cost: AtomicU64::new(0),
+                    });
+                    keys.insert(key.to_string(), state.clone());
+                    state
+                }
+            }
         };
-        // The semaphore is never closed, so acquiring cannot fail.
-        let permit = semaphore.clone().acquire_owned().await.ok();
+        // Only a heavy key waits for a turn. (The semaphore is never closed, so acquiring
+        // cannot fail.)
+        let heavy = state.heavy();
+        let permit = if self.per_key == 0 || !heavy {
+            None
+        } else {
+            state.turns.clone().acquire_owned().await.ok()
+        };
         Turn {
-            permit,
-            held: Some((semaphore, key.to_string(), self.clone())),
-            alone,
+            _permit: permit,
+            heavy,
+            state,
+            limiter: self.clone(),
         }
+    }
+}
+
+impl Turn {
+    /// Counts what the request's work took into its key's average.
+    pub fn cost(&self, took: Duration) {
+        let took = took.as_micros().min(u64::MAX as u128) as u64;
+        let average = self.state.cost.load(Ordering::Relaxed);
+        // An average over about the last four requests, starting from the first: a key turns
+        // heavy with its first heavy request and cheap again after a few cheap ones.
+        let next = if average == 0 {
+            took
+        } else {
+            average - average / 4 + took / 4
+        };
+        self.state.cost.store(next, Ordering::Relaxed);
     }
 }
 
 impl Drop for Turn {
     fn drop(&mut self) {
-        let Some((semaphore, key, limiter)) = &self.held else {
-            return;
-        };
-        let mut keys = limiter
-            .keys
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        drop(self.permit.take());
-        // The last request of its key leaves: forget the key (entrants clone under this lock).
-        if Arc::strong_count(semaphore) == 2 {
-            keys.remove(key);
+        let mut keys = self.limiter.keys();
+        // Past the bound, forget the idle keys (held by the map alone), this one included.
+        if keys.len() > REMEMBERED_KEYS {
+            keys.retain(|_, state| {
+                Arc::strong_count(state) > 1 && !Arc::ptr_eq(state, &self.state)
+            });
         }
     }
 }
@@ -85,30 +160,49 @@ impl Drop for Turn {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::FutureExt;
 
     #[test]
-    fn a_key_waits_past_its_bound_and_is_forgotten_when_idle() {
+    fn a_heavy_key_waits_past_its_bound_and_a_cheap_one_never_waits() {
         actix_web::rt::System::new().block_on(async {
             let limiter = Arc::new(InFlight::new(2));
+            let cheap: Vec<Turn> = (0..5)
+                .map(|_| limiter.enter("cheap").now_or_never().expect("no wait"))
+                .collect();
+            assert!(cheap.iter().all(|turn| !turn.heavy));
+            let turn = limiter.enter("k").await;
+            turn.cost(Duration::from_millis(20));
+            drop(turn);
             let first = limiter.enter("k").await;
-            assert!(first.alone);
             let second = limiter.enter("k").await;
-            assert!(!second.alone);
-            let other = limiter.enter("other").await;
-            assert!(other.alone, "keys do not share a bound");
-            use futures_util::FutureExt;
+            assert!(first.heavy && second.heavy);
             assert!(limiter.enter("k").now_or_never().is_none(), "a third waits");
             drop(first);
-            let third = limiter
-                .enter("k")
-                .now_or_never()
-                .expect("its turn once one left");
-            drop((second, third, other));
-            assert!(limiter
-                .keys
-                .lock()
-                .map(|keys| keys.is_empty())
-                .unwrap_or(false));
+            let third = limiter.enter("k").now_or_never();
+            assert!(third.is_some(), "its turn once one left");
+            assert!(limiter.enter("cheap").now_or_never().is_some());
+        });
+    }
+
+    #[test]
+    fn keys_are_remembered_with_their_cost_and_forgotten_past_the_bound() {
+        actix_web::rt::System::new().block_on(async {
+            let limiter = Arc::new(InFlight::new(0));
+            let turn = limiter.enter("k").await;
+            assert!(!turn.heavy, "a new key is taken to be cheap");
+            turn.cost(Duration::from_millis(20));
+            drop(turn);
+            let turn = limiter.enter("k").await;
+            assert!(turn.heavy, "remembered while idle");
+            for _ in 0..12 {
+                turn.cost(Duration::from_micros(100));
+            }
+            drop(turn);
+            assert!(!limiter.enter("k").await.heavy, "cheap again");
+            for n in 0..REMEMBERED_KEYS + 2 {
+                drop(limiter.enter(&n.to_string()).await);
+            }
+            assert!(limiter.keys().len() <= REMEMBERED_KEYS);
         });
     }
 }

@@ -138,6 +138,13 @@ impl Metrics {
              # TYPE confab_db_errors_total counter\nconfab_db_errors_total {}",
             self.database_errors.load(Ordering::Relaxed)
         );
+        let _ = writeln!(
+            out,
+            "# HELP confab_heavy_reads_total Reads of keys whose requests are heavy, run on the \
+             low-priority heavy-read threads.\n\
+             # TYPE confab_heavy_reads_total counter\nconfab_heavy_reads_total {}",
+            state.in_flight.heavy_reads_run()
+        );
         out
     }
 }

@@ -10,6 +10,7 @@ pub use metrics::Metrics;
 pub use rate_limit::{RateLimiter, DEFAULT_REQUESTS_PER_MINUTE};
 mod extract;
 mod fallbacks;
+mod heavy_reads;
 mod idempotency;
 mod in_flight;
 mod metrics;
@@ -82,9 +83,9 @@ pub struct AppState {
     pub in_flight: Arc<InFlight>,
 }
 
-/// Requests one key may have in progress at once on an instance (more wait their turn); 0, the
-/// default, sets no bound.
-pub const DEFAULT_IN_FLIGHT_PER_KEY: usize = 0;
+/// Requests a key whose requests are heavy may have in progress at once on an instance (more
+/// wait their turn); 0 sets no bound.
+pub const DEFAULT_IN_FLIGHT_PER_KEY: usize = 1;
 
 /// 4 MiB: a page of 100 conversations with 20 items of about 1.5 KB each fits, and 32
 /// worst-case reads in flight (each holding its rows, then its body) stay near 256 MB.

@@ -6,6 +6,7 @@
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
+use std::time::Duration;
 
 use super::extract::{parse_json, read_body};
 use super::fallbacks::{health, not_allowed, openapi_document, unknown_route};
@@ -279,11 +280,11 @@ pub(super) enum Work {
 /// Authenticates `call` and runs `work` for its principal with one connection for both, once
 /// the key's turn comes (see [`super::in_flight`]).
 ///
-/// A read on SQLite by a key with nothing else in progress runs right here on the worker
-/// thread: a WAL reader never waits for a lock, and its statements take microseconds, less than
-/// the hop to another thread. Writes (which may wait for SQLite's write lock), everything on
-/// PostgreSQL (network round trips) and a key's concurrent reads (a flood, which must not hold
-/// the workers that serve everyone else) run on the blocking pool.
+/// A SQLite read by a key whose requests are cheap runs right here on the worker thread: a WAL
+/// reader never waits for a lock, and its statements take microseconds, less than the hop to
+/// another thread. Writes (which may wait for SQLite's write lock), everything on PostgreSQL
+/// (network round trips) run on the blocking pool; the reads of a key whose requests have been
+/// heavy, on the heavy-read threads (they must not hold the workers that serve everyone else).
 pub(super) async fn authorised<T: Send + 'static>(
     state: &AppState,
     call: Call,
@@ -294,6 +295,7 @@ pub(super) async fn authorised<T: Send + 'static>(
     let store = state.store.clone();
     let keys = state.keys.clone();
     let run = move || {
+        let started = thread_cpu_time();
         let mut conn = store.connection()?;
         let principal = auth::authenticate(&keys, &mut conn, &call.token);
         let done = principal.and_then(|principal| work(&mut conn, call, &principal));
@@ -301,15 +303,40 @@ pub(super) async fn authorised<T: Send + 'static>(
         if let Err(ApiError::Unavailable(reason)) = &done {
             store.report(&StoreError::Unavailable(reason.clone()));
         }
-        done
+        Ok::<_, ApiError>((done, thread_cpu_time().saturating_sub(started)))
     };
-    let done = if kind == Work::Read && turn.alone && state.store.dialect() == Dialect::Sqlite {
-        run()
+    let heavy_reads = match kind {
+        Work::Read if turn.heavy => state.in_flight.heavy_reads(),
+        _ => None,
+    };
+    let (done, took) = if let Some(threads) = heavy_reads {
+        threads.run(run).await??
+    } else if kind == Work::Read && !turn.heavy && state.store.dialect() == Dialect::Sqlite {
+        run()?
     } else {
-        web::block(run).await?
+        web::block(run).await??
     };
+    turn.cost(took);
     drop(turn);
     done
+}
+
+/// The CPU time the calling thread has used: what a request's work cost, whatever else competed
+/// for the cores meanwhile (wall time grows with the load and would make every request look
+/// heavy on a busy server).
+fn thread_cpu_time() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec it is given and nothing else.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) } != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(
+        now.tv_sec.max(0) as u64,
+        now.tv_nsec.clamp(0, 999_999_999) as u32,
+    )
 }
 
 pub(super) fn document(status: StatusCode, body: &impl Serialize) -> Reply {

@@ -146,3 +146,58 @@ fn a_key_past_its_in_flight_bound_waits_and_is_never_refused() {
     let response = server.request_as(Some(&other.key), "GET", "/api/conversations", None);
     assert_eq!(response.status, 200);
 }
+
+/// The value of a counter or gauge in `/metrics`.
+fn metric(server: &crate::support::TestServer, name: &str) -> u64 {
+    let text = crate::support::http::send(server.address, "GET", "/metrics", &[], None).text();
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+}
+
+#[test]
+fn a_key_whose_reads_are_heavy_is_served_off_the_workers_one_read_at_a_time() {
+    // By default: once a key's reads cost more than a few milliseconds of CPU, its reads run on
+    // the low-priority heavy-read threads, one at a time per key (the rest wait their turn and
+    // are never refused); another key's cheap reads still run on the workers.
+    let server = crate::support::TestServer::start();
+    let conversation = server.create_conversation(&server.organisation, json!({"channel": "chat"}));
+    for n in 0..20 {
+        server.create_item(&conversation, &format!("{n}{}", "x".repeat(90_000)));
+    }
+    let target = format!("/api/conversations/{conversation}?include=conversation_items");
+    assert_eq!(metric(&server, "confab_heavy_reads_total"), 0);
+    let first = server.get(&target);
+    assert_eq!(first.status, 200);
+    assert!(first.body.len() > 1_800_000, "{} bytes", first.body.len());
+    // A few reads of about 2 MB each make the key heavy.
+    for _ in 0..5 {
+        assert_eq!(server.get(&target).body, first.body);
+    }
+    let heavy_before = metric(&server, "confab_heavy_reads_total");
+    assert!(heavy_before >= 1, "the key never turned heavy");
+    let bodies: Vec<Vec<u8>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| scope.spawn(|| server.get(&target)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().expect("request").body)
+            .collect()
+    });
+    assert!(bodies.iter().all(|body| *body == first.body));
+    assert_eq!(
+        metric(&server, "confab_heavy_reads_total"),
+        heavy_before + 6,
+        "each concurrent read of the heavy key ran on the heavy-read threads"
+    );
+    // Another tenant's read is cheap: served on the workers, not counted.
+    let other = server.add_tenant("Other", confab::auth::SCOPES);
+    let response = server.request_as(Some(&other.key), "GET", "/api/conversations", None);
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        metric(&server, "confab_heavy_reads_total"),
+        heavy_before + 6
+    );
+}
