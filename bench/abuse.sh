@@ -110,3 +110,4 @@ echo
 echo "worst successful read: $size bytes; page of 100 with items: $status"
 echo "neighbour p99: quiet ${quiet} ms, under attack ${loaded} ms, ratio $(awk -v a="$loaded" -v b="$quiet" 'BEGIN {printf "%.1f", a/b}')"
 echo "server peak RSS: ${peak} kB"
+echo "neighbour latency (p50 p75 p90 p99), quiet: $(awk '/^ +(50|75|90|99)%/ {printf "%s ", $2}' "$workdir/quiet.txt")under attack: $(awk '/^ +(50|75|90|99)%/ {printf "%s ", $2}' "$workdir/loaded.txt")"
