@@ -135,7 +135,8 @@ impl Turn {
         let took = took.as_micros().min(u64::MAX as u128) as u64;
         let average = self.state.cost.load(Ordering::Relaxed);
         // An average over about the last four requests, starting from the first: a key turns
-        // heavy with its first heavy request and cheap again after a few cheap ones.
+        // heavy with its first heavy request and cheap again after a few cheap ones. (Two
+        // requests finishing at once may lose one update: an estimate, one request late.)
         let next = if average == 0 {
             took
         } else {

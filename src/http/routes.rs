@@ -282,9 +282,9 @@ pub(super) enum Work {
 ///
 /// A SQLite read by a key whose requests are cheap runs right here on the worker thread: a WAL
 /// reader never waits for a lock, and its statements take microseconds, less than the hop to
-/// another thread. Writes (which may wait for SQLite's write lock), everything on PostgreSQL
-/// (network round trips) run on the blocking pool; the reads of a key whose requests have been
-/// heavy, on the heavy-read threads (they must not hold the workers that serve everyone else).
+/// another thread. Writes (which may wait for SQLite's write lock) and everything on PostgreSQL
+/// (network round trips) run on the blocking pool, and the reads of a key whose requests have
+/// been heavy on the heavy-read threads (they must not hold the workers that serve everyone).
 pub(super) async fn authorised<T: Send + 'static>(
     state: &AppState,
     call: Call,
