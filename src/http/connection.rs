@@ -9,17 +9,21 @@
 //! its shape (a 4xx or 5xx head with `content-length: 0` and no `x-request-id`, which every
 //! response of confab's own carries) and sends it with a JSON:API error document instead.
 //!
+//! It also ends reading once a response that closes the connection has been written whole:
+//! actix would otherwise go on waiting for the rest of a body nobody will read (a chunk
+//! announced as 2^64 bytes after a 411), holding the connection for as long as the client likes.
+//!
 //! Why the shape is enough: a response's head is encoded whole into the dispatcher's buffer
 //! before it is written, and a write is cut short here where a status line may start, so a
 //! head is always seen whole at the start of a write. Bodies never hold a raw CR LF outside
-//! chunked framing (JSON escapes it; the metrics text and event streams use bare LF), so no
+//! chunked framing (JSON escapes it; the metrics text uses bare LF), so no
 //! body can pass for a head.
 
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::LazyLock;
-use std::task::{ready, Context, Poll};
+use std::task::{ready, Context, Poll, Waker};
 
 use memchr::memmem::Finder;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -34,6 +38,14 @@ pub struct Connection<S> {
     peer: Option<SocketAddr>,
     /// A refusal being written in place of the head actix wrote.
     replacement: Option<Replacement>,
+    /// Bytes still to be written of a response that closes the connection.
+    closing_in: Option<usize>,
+    /// Once such a response is written, nothing more is read: the dispatcher is told the
+    /// client is gone, and closes (otherwise it would wait to read an abandoned body, such as a
+    /// chunk announced as 2^64 bytes, for as long as the client keeps the socket open).
+    read_closed: bool,
+    /// The dispatcher's read waiting on the socket, woken when reading is closed.
+    reader: Option<Waker>,
 }
 
 struct Replacement {
@@ -49,6 +61,9 @@ impl<S> Connection<S> {
             stream,
             peer,
             replacement: None,
+            closing_in: None,
+            read_closed: false,
+            reader: None,
         }
     }
 }
@@ -56,27 +71,59 @@ impl<S> Connection<S> {
 /// Where a status line may start.
 static STATUS_LINE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"HTTP/1."));
 
+/// A response head at the start of a write.
+struct Head {
+    status: u16,
+    /// Up to and including the blank line.
+    len: usize,
+    content_length: Option<usize>,
+    closes: bool,
+    has_request_id: bool,
+}
+
+/// The response head `written` starts with, if it starts with one. A status line has no `"`
+/// before its CR LF, which tells it from the same words inside a JSON string.
+fn head(written: &[u8]) -> Option<Head> {
+    let line = written.strip_prefix(b"HTTP/1.")?;
+    let status: u16 = std::str::from_utf8(line.get(2..5)?).ok()?.parse().ok()?;
+    if line.get(1) != Some(&b' ') || line.get(5) != Some(&b' ') {
+        return None;
+    }
+    let line_end = memchr::memmem::find(written, b"\r\n")?;
+    if written[..line_end].contains(&b'"') {
+        return None;
+    }
+    let len = memchr::memmem::find(written, b"\r\n\r\n")? + 4;
+    let mut head = Head {
+        status,
+        len,
+        content_length: None,
+        closes: false,
+        has_request_id: false,
+    };
+    for header in written[line_end + 2..len - 4].split(|byte| *byte == b'\n') {
+        let header = header.strip_suffix(b"\r").unwrap_or(header);
+        let Some(colon) = header.iter().position(|byte| *byte == b':') else {
+            continue;
+        };
+        let (name, value) = (&header[..colon], header[colon + 1..].trim_ascii());
+        if name.eq_ignore_ascii_case(b"content-length") {
+            head.content_length = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
+        } else if name.eq_ignore_ascii_case(b"connection") {
+            head.closes = value.eq_ignore_ascii_case(b"close");
+        } else if name.eq_ignore_ascii_case(b"x-request-id") {
+            head.has_request_id = true;
+        }
+    }
+    Some(head)
+}
+
 /// The length of the head at the start of `written`, and its status, when it is one of actix's
 /// own bodiless refusals.
 fn refusal(written: &[u8]) -> Option<(u16, usize)> {
-    let line = written.strip_prefix(b"HTTP/1.")?;
-    let status: u16 = std::str::from_utf8(line.get(2..5)?).ok()?.parse().ok()?;
-    if status < 400 || line.get(1) != Some(&b' ') || line.get(5) != Some(&b' ') {
-        return None;
-    }
-    let end = memchr::memmem::find(written, b"\r\n\r\n")? + 4;
-    let mut lines = written[..end - 4].split(|byte| *byte == b'\n').skip(1);
-    let mut bodiless = false;
-    for header in lines.by_ref() {
-        let header = header.strip_suffix(b"\r").unwrap_or(header);
-        if header.eq_ignore_ascii_case(b"content-length: 0") {
-            bodiless = true;
-        }
-        if header.len() >= 13 && header[..13].eq_ignore_ascii_case(b"x-request-id:") {
-            return None;
-        }
-    }
-    bodiless.then_some((status, end))
+    let head = head(written)?;
+    let bodiless = head.content_length == Some(0);
+    (head.status >= 400 && bodiless && !head.has_request_id).then_some((head.status, head.len))
 }
 
 /// The refusal's head with a request id and the error document as its body.
@@ -126,7 +173,16 @@ impl<S: AsyncRead + Unpin> AsyncRead for Connection<S> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+        let this = self.get_mut();
+        if this.read_closed {
+            // The end of the stream, as if the client had closed its side.
+            return Poll::Ready(Ok(()));
+        }
+        let read = Pin::new(&mut this.stream).poll_read(cx, buf);
+        if read.is_pending() {
+            this.reader = Some(cx.waker().clone());
+        }
+        read
     }
 }
 
@@ -156,12 +212,28 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Connection<S> {
             });
             return this.poll_replacement(cx);
         }
+        if this.closing_in.is_none() {
+            if let Some(head) = head(buf).filter(|head| head.closes) {
+                this.closing_in = head.content_length.map(|length| head.len + length);
+            }
+        }
         // Up to the next place a head may start, so that it starts a write of its own.
         let until = match STATUS_LINE.find(buf.get(1..).unwrap_or_default()) {
             Some(at) => at + 1,
             None => buf.len(),
         };
-        Pin::new(&mut this.stream).poll_write(cx, &buf[..until])
+        let written = ready!(Pin::new(&mut this.stream).poll_write(cx, &buf[..until]))?;
+        if let Some(left) = this.closing_in {
+            let left = left.saturating_sub(written);
+            this.closing_in = Some(left);
+            if left == 0 && !this.read_closed {
+                this.read_closed = true;
+                if let Some(reader) = this.reader.take() {
+                    reader.wake();
+                }
+            }
+        }
+        Poll::Ready(Ok(written))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -209,5 +281,23 @@ mod tests {
         assert_eq!(refusal(with_body), None);
         let text = b"HTTP/1.1 400 Bad Request\\r\\ncontent-length: 0\\r\\n\\r\\n\"}";
         assert_eq!(refusal(text), None, "the same words inside a JSON string");
+        let before_a_head =
+            b"HTTP/1.1 400 x\"}HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n";
+        assert_eq!(
+            refusal(before_a_head),
+            None,
+            "a JSON string before the next head"
+        );
+    }
+
+    #[test]
+    fn a_head_says_whether_it_closes_and_how_long_its_body_is() {
+        let closing = head(b"HTTP/1.1 411 Length Required\r\ncontent-length: 237\r\nconnection: close\r\nx-request-id: a\r\n\r\n{");
+        let closing = closing.expect("a head");
+        assert_eq!((closing.status, closing.len), (411, 89));
+        assert_eq!(closing.content_length, Some(237));
+        assert!(closing.closes && closing.has_request_id);
+        let kept = head(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}").expect("a head");
+        assert!(!kept.closes);
     }
 }
