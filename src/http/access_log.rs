@@ -29,8 +29,13 @@ fn request_id(given: Option<&HeaderValue>) -> String {
     };
     match given.and_then(|value| value.to_str().ok()) {
         Some(id) if usable(id) => id.to_string(),
-        _ => uuid::Uuid::new_v4().simple().to_string(),
+        _ => new_request_id(),
     }
+}
+
+/// A fresh request id: 32 hex digits.
+pub fn new_request_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// `text` with the secret part of anything shaped like a key (`sk_live_…`, `sk_test_…`) replaced.

@@ -28,6 +28,7 @@ use std::task::{ready, Context, Poll, Waker};
 use memchr::memmem::Finder;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use super::access_log::new_request_id;
 use crate::jsonapi::document::MEDIA_TYPE;
 use crate::jsonapi::error::ApiError;
 
@@ -118,12 +119,11 @@ fn head(written: &[u8]) -> Option<Head> {
     Some(head)
 }
 
-/// The length of the head at the start of `written`, and its status, when it is one of actix's
-/// own bodiless refusals.
-fn refusal(written: &[u8]) -> Option<(u16, usize)> {
-    let head = head(written)?;
-    let bodiless = head.content_length == Some(0);
-    (head.status >= 400 && bodiless && !head.has_request_id).then_some((head.status, head.len))
+impl Head {
+    /// Whether this is one of actix's own bodiless refusals.
+    fn is_refusal(&self) -> bool {
+        self.status >= 400 && self.content_length == Some(0) && !self.has_request_id
+    }
 }
 
 /// The refusal's head with a request id and the error document as its body.
@@ -179,7 +179,8 @@ impl<S: AsyncRead + Unpin> AsyncRead for Connection<S> {
             return Poll::Ready(Ok(()));
         }
         let read = Pin::new(&mut this.stream).poll_read(cx, buf);
-        if read.is_pending() {
+        let known = matches!(&this.reader, Some(reader) if reader.will_wake(cx.waker()));
+        if read.is_pending() && !known {
             this.reader = Some(cx.waker().clone());
         }
         read
@@ -197,25 +198,27 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Connection<S> {
             // The dispatcher offers the same head again until it is reported written.
             return this.poll_replacement(cx);
         }
-        if let Some((status, end)) = refusal(buf) {
-            let request_id = uuid::Uuid::new_v4().simple().to_string();
-            let peer = this.peer.map(|peer| peer.ip().to_string());
-            log::info!(
-                "{} refused before routing (malformed, too large or too slow) {status} \
-                 request_id={request_id}",
-                peer.as_deref().unwrap_or("-")
-            );
-            this.replacement = Some(Replacement {
-                bytes: with_document(&buf[..end], status, &request_id),
-                written: 0,
-                stands_for: end,
-            });
-            return this.poll_replacement(cx);
-        }
-        if this.closing_in.is_none() {
-            if let Some(head) = head(buf).filter(|head| head.closes) {
+        match head(buf) {
+            Some(head) if head.is_refusal() => {
+                let request_id = new_request_id();
+                let peer = this.peer.map(|peer| peer.ip().to_string());
+                log::info!(
+                    "{} refused before routing (malformed, too large or too slow) {} \
+                     request_id={request_id}",
+                    peer.as_deref().unwrap_or("-"),
+                    head.status
+                );
+                this.replacement = Some(Replacement {
+                    bytes: with_document(&buf[..head.len], head.status, &request_id),
+                    written: 0,
+                    stands_for: head.len,
+                });
+                return this.poll_replacement(cx);
+            }
+            Some(head) if head.closes && this.closing_in.is_none() => {
                 this.closing_in = head.content_length.map(|length| head.len + length);
             }
+            _ => {}
         }
         // Up to the next place a head may start, so that it starts a write of its own.
         let until = match STATUS_LINE.find(buf.get(1..).unwrap_or_default()) {
@@ -252,6 +255,13 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Connection<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The status and head length of a refusal at the start of `written`.
+    fn refusal(written: &[u8]) -> Option<(u16, usize)> {
+        head(written)
+            .filter(Head::is_refusal)
+            .map(|head| (head.status, head.len))
+    }
 
     const REFUSAL: &[u8] =
         b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\ndate: Sun, 22 Nov 2026 10:00:00 GMT\r\n\r\n";

@@ -3,6 +3,7 @@
 //! the cores are busy, and the heavy reads get the time that is left.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
@@ -14,6 +15,8 @@ type Job = Box<dyn FnOnce() + Send>;
 
 pub struct HeavyReads {
     jobs: Mutex<Sender<Job>>,
+    /// Reads handed to the threads so far (for `/metrics`).
+    runs: AtomicU64,
 }
 
 impl HeavyReads {
@@ -29,7 +32,13 @@ impl HeavyReads {
         }
         Ok(HeavyReads {
             jobs: Mutex::new(jobs),
+            runs: AtomicU64::new(0),
         })
+    }
+
+    /// How many reads have been handed to the threads.
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
     }
 
     /// Runs `work` on one of the threads, in turn with the other heavy reads.
@@ -37,6 +46,7 @@ impl HeavyReads {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
+        self.runs.fetch_add(1, Ordering::Relaxed);
         let (done, answer) = oneshot::channel();
         let job: Job = Box::new(move || {
             let _ = done.send(work());

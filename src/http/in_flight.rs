@@ -36,8 +36,6 @@ pub struct InFlight {
     keys: Mutex<HashMap<String, Arc<KeyState>>>,
     /// Started with the first heavy read; none if its threads could not be started.
     heavy_reads: OnceLock<Option<HeavyReads>>,
-    /// Reads run on those threads so far (for `/metrics`).
-    heavy_reads_run: AtomicU64,
 }
 
 struct KeyState {
@@ -56,7 +54,6 @@ impl KeyState {
 pub struct Turn {
     _permit: Option<OwnedSemaphorePermit>,
     state: Arc<KeyState>,
-    limiter: Arc<InFlight>,
     /// Whether the key's requests have been heavy lately.
     pub heavy: bool,
 }
@@ -68,18 +65,19 @@ impl InFlight {
             per_key,
             keys: Mutex::new(HashMap::new()),
             heavy_reads: OnceLock::new(),
-            heavy_reads_run: AtomicU64::new(0),
         }
     }
 
     /// How many reads have run on the heavy-read threads.
     pub fn heavy_reads_run(&self) -> u64 {
-        self.heavy_reads_run.load(Ordering::Relaxed)
+        self.heavy_reads
+            .get()
+            .and_then(Option::as_ref)
+            .map_or(0, HeavyReads::runs)
     }
 
-    /// The threads heavy keys' reads run on (one per two cores), counting the read about to run.
+    /// The threads heavy keys' reads run on (one per two cores).
     pub fn heavy_reads(&self) -> Option<&HeavyReads> {
-        self.heavy_reads_run.fetch_add(1, Ordering::Relaxed);
         self.heavy_reads
             .get_or_init(|| {
                 let cores = std::thread::available_parallelism().map_or(2, usize::from);
@@ -97,12 +95,16 @@ impl InFlight {
     }
 
     /// Waits for `key`'s turn.
-    pub async fn enter(self: &Arc<Self>, key: &str) -> Turn {
+    pub async fn enter(&self, key: &str) -> Turn {
         let state = {
             let mut keys = self.keys();
             match keys.get(key) {
                 Some(state) => state.clone(),
                 None => {
+                    // Past the bound, forget the idle keys (held by the map alone).
+                    if keys.len() >= REMEMBERED_KEYS {
+                        keys.retain(|_, state| Arc::strong_count(state) > 1);
+                    }
                     let state = Arc::new(KeyState {
                         turns: Arc::new(Semaphore::new(self.per_key.max(1))),
                         cost: AtomicU64::new(0),
@@ -124,7 +126,6 @@ impl InFlight {
             _permit: permit,
             heavy,
             state,
-            limiter: self.clone(),
         }
     }
 }
@@ -143,18 +144,6 @@ impl Turn {
             average - average / 4 + took / 4
         };
         self.state.cost.store(next, Ordering::Relaxed);
-    }
-}
-
-impl Drop for Turn {
-    fn drop(&mut self) {
-        let mut keys = self.limiter.keys();
-        // Past the bound, forget the idle keys (held by the map alone), this one included.
-        if keys.len() > REMEMBERED_KEYS {
-            keys.retain(|_, state| {
-                Arc::strong_count(state) > 1 && !Arc::ptr_eq(state, &self.state)
-            });
-        }
     }
 }
 
