@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::jsonapi::error::ApiError;
 pub use crate::jsonapi::resource::Access;
-use crate::jsonapi::resource::{scope_name, Tenant};
+use crate::jsonapi::resource::{scope_grants, scope_name, Tenant};
 use crate::store::schema::api_keys;
 use crate::store::{truncate_to_micros, Db, StoreError, UtcTime};
 
@@ -69,11 +69,16 @@ impl Principal {
 
     /// `{family}:read` or `{family}:write`, or a 403 that names the scope.
     pub fn require(&self, family: &str, access: Access) -> Result<(), ApiError> {
-        let scope = scope_name(family, access);
-        if self.scopes.contains(&scope) {
+        let granted = self
+            .scopes
+            .iter()
+            .any(|scope| scope_grants(scope, family, access));
+        if granted {
             Ok(())
         } else {
-            Err(ApiError::MissingScope { scope })
+            Err(ApiError::MissingScope {
+                scope: scope_name(family, access),
+            })
         }
     }
 }

@@ -330,12 +330,26 @@ pub enum Access {
     Write,
 }
 
+impl Access {
+    fn as_str(self) -> &'static str {
+        match self {
+            Access::Read => "read",
+            Access::Write => "write",
+        }
+    }
+}
+
 /// The scope that `access` to a type of `family` needs: `{family}:read` or `{family}:write`.
 pub fn scope_name(family: &str, access: Access) -> String {
-    match access {
-        Access::Read => format!("{family}:read"),
-        Access::Write => format!("{family}:write"),
-    }
+    format!("{family}:{}", access.as_str())
+}
+
+/// Whether `scope` is the one [`scope_name`] names, without building the name.
+pub fn scope_grants(scope: &str, family: &str, access: Access) -> bool {
+    scope
+        .strip_prefix(family)
+        .and_then(|rest| rest.strip_prefix(':'))
+        == Some(access.as_str())
 }
 
 impl ResourceType {
