@@ -5,13 +5,17 @@
 
 use std::time::Instant;
 
+use std::rc::Rc;
+
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{web, Error};
+use actix_web::{web, Error, ResponseError};
 
 use super::metrics::Labels;
+use super::panic_net;
+use super::socket::Traffic;
 use super::AppState;
 use crate::jsonapi::error::ApiError;
 
@@ -38,25 +42,28 @@ pub fn new_request_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-/// `text` with the secret part of anything shaped like a key (`sk_live_…`, `sk_test_…`) replaced.
+/// `text` with every secret it may hold replaced: what follows a key's prefix (`sk_live_…`,
+/// `sk_test_…`), and any bare run of 64 hex digits (a key's secret given without its prefix).
 pub fn redact(text: &str) -> String {
     let mut redacted = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(start) = ["sk_live_", "sk_test_"]
-        .iter()
-        .filter_map(|kind| rest.find(kind))
-        .min()
-    {
-        let secret_start = start + "sk_live_".len();
-        redacted.push_str(&rest[..secret_start]);
-        let secret_length = rest[secret_start..]
+    while let Some(start) = rest.find(|c: char| c.is_ascii_alphanumeric()) {
+        let length = rest[start..]
             .bytes()
             .take_while(u8::is_ascii_alphanumeric)
             .count();
-        if secret_length > 0 {
+        let (before, run) = (&rest[..start], &rest[start..start + length]);
+        redacted.push_str(before);
+        let after_prefix = ["sk_live_", "sk_test_"]
+            .iter()
+            .any(|prefix| redacted.ends_with(prefix));
+        let bare_secret = length == 64 && run.bytes().all(|byte| byte.is_ascii_hexdigit());
+        if after_prefix || bare_secret {
             redacted.push_str("[redacted]");
+        } else {
+            redacted.push_str(run);
         }
-        rest = &rest[secret_start + secret_length..];
+        rest = &rest[start + length..];
     }
     redacted.push_str(rest);
     redacted
@@ -105,7 +112,13 @@ pub async fn access_log(
     });
     let method = request.method().to_string();
     let state = request.app_data::<web::Data<AppState>>().cloned();
-    let mut response = next.call(request).await?;
+    if let Some(traffic) = request.conn_data::<Rc<Traffic>>() {
+        traffic.routed();
+    }
+    let mut response = match panic_net::guard_future(next.call(request)).await {
+        Ok(response) => response?,
+        Err(panic) => return Err(panicked(state.as_ref().map(|state| state.get_ref()), panic, &id, method, started)),
+    };
     // Faults are logged here, where the request's id is known, and never sent to the client.
     let mut database_error = false;
     if let Some(error) = response.response().error() {
@@ -113,6 +126,12 @@ pub async fn access_log(
             Some(ApiError::Internal(detail)) => {
                 database_error = true;
                 log::error!("internal error: {} request_id={id}", redact(detail))
+            }
+            Some(ApiError::Panicked(detail)) => {
+                log::error!("panic: {} request_id={id}", redact(detail));
+                if let Some(state) = &state {
+                    state.metrics.panicked();
+                }
             }
             Some(ApiError::Unavailable(detail)) => {
                 database_error = true;
@@ -146,6 +165,35 @@ pub async fn access_log(
     Ok(response)
 }
 
+/// The answer to a request whose handling panicked: 500 with a document and the request's id,
+/// logged and counted here (the request itself went down with the panic, so actix writes this
+/// answer as the error it is).
+fn panicked(
+    state: Option<&AppState>,
+    panic: String,
+    id: &str,
+    method: String,
+    started: Instant,
+) -> Error {
+    let panic = redact(&panic);
+    log::error!("panic: {panic} request_id={id}");
+    let mut answer = ApiError::Panicked(panic.clone()).error_response();
+    if let Ok(value) = HeaderValue::from_str(id) {
+        answer.headers_mut().insert(REQUEST_ID, value);
+    }
+    if let Some(state) = state {
+        state.metrics.panicked();
+        let labels = Labels {
+            route: "panicked".into(),
+            resource_type: String::new(),
+            method,
+            status: 500,
+        };
+        state.metrics.record(labels, started.elapsed());
+    }
+    actix_web::error::InternalError::from_response(panic, answer).into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +209,19 @@ mod tests {
             "/api/x?api_key=sk_test_[redacted]&k=sk_live_[redacted]"
         );
         assert_eq!(redact("sk_test_"), "sk_test_");
+        let bare = "c0ffee".repeat(10) + "abcd";
+        assert_eq!(
+            redact(&format!("/api/x?q={bare}&id=1e4a")),
+            "/api/x?q=[redacted]&id=1e4a"
+        );
+        assert_eq!(
+            redact(&format!("secret {} in text", bare.to_uppercase())),
+            "secret [redacted] in text"
+        );
+        let longer = format!("{bare}0");
+        assert_eq!(redact(&longer), longer, "65 digits are not a key's secret");
+        let request_id = "0".repeat(32);
+        assert_eq!(redact(&request_id), request_id);
         assert_eq!(redact("nothing here"), "nothing here");
     }
 

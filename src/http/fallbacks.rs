@@ -32,7 +32,8 @@ pub(super) async fn openapi_document(state: web::Data<AppState>) -> HttpResponse
 
 pub(super) async fn health(state: web::Data<AppState>) -> Reply {
     let store = state.store.clone();
-    web::block(move || store.ping()).await??;
+    let ping = async move { Ok(web::block(move || store.ping()).await??) };
+    super::database::answered(&state.store, ping).await?;
     let mut meta = Map::new();
     meta.insert("status".into(), Value::String("ok".into()));
     document(

@@ -1,13 +1,15 @@
 //! The `Idempotency-Key` header on `POST`, `PATCH` and `DELETE`: a retry of the same request
 //! from the same organisation within 24 hours gets the first answer again, byte for byte, with
-//! `Idempotent-Replayed: true`, and the work is not done twice. 2xx and 4xx answers are kept; a
-//! 5xx rolls the claim back with the work, freeing the key.
+//! `Idempotent-Replayed: true`, and the work is not done twice. Only answers of work that was
+//! done (2xx) are kept. A refusal (4xx: the body did not validate, a conflict, a missing
+//! resource) changed nothing, since every write is all or nothing; like a fault (5xx), it rolls
+//! the claim back with the work, freeing the key, so the client can correct the request and
+//! send it again under the same key (as Stripe does).
 
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 
-use crate::jsonapi::document::MEDIA_TYPE;
 use crate::jsonapi::error::ApiError;
 use crate::store::idempotency::{self, Claim, StoredAnswer};
 use crate::store::{self, Db};
@@ -63,18 +65,6 @@ pub fn answer(
     }
 }
 
-/// The answer a client error gets, to keep like any other.
-fn error_answer(error: &ApiError) -> Result<StoredAnswer, ApiError> {
-    let body = serde_json::to_vec(&error.to_document())
-        .map_err(|problem| ApiError::Internal(problem.to_string()))?;
-    Ok(answer(
-        error.status(),
-        None,
-        body,
-        Some(MEDIA_TYPE.to_string()),
-    ))
-}
-
 /// Runs `work` under the key, if there is one: the claim, the work and the recorded answer
 /// commit together. Returns the answer and whether it is a replay.
 pub fn run(
@@ -93,11 +83,7 @@ pub fn run(
             Claim::InFlight => return Err(ApiError::IdempotencyKeyInFlight),
             Claim::Fresh => {}
         }
-        let answer = match work(conn) {
-            Ok(answer) => answer,
-            Err(error) if error.status() < 500 => error_answer(&error)?,
-            Err(error) => return Err(error),
-        };
+        let answer = work(conn)?;
         idempotency::record(conn, organisation, &keyed.key, &keyed.digest, &answer)?;
         Ok((answer, false))
     })

@@ -39,6 +39,10 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, String, u16), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
     database_errors: AtomicU64,
+    /// Requests actix answered itself before routing, by status (400, 408, 431).
+    refused: Mutex<BTreeMap<u16, u64>>,
+    /// Panics caught on a request path.
+    panics: AtomicU64,
 }
 
 impl Metrics {
@@ -68,6 +72,18 @@ impl Metrics {
     /// A statement or connection that failed on the database's side (503 and 500 answers).
     pub fn database_error(&self) {
         self.database_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A request actix refused itself, before any route saw it.
+    pub fn refused_before_routing(&self, status: u16) {
+        if let Ok(mut refused) = self.refused.lock() {
+            *refused.entry(status).or_default() += 1;
+        }
+    }
+
+    /// A panic caught on a request path (see `panic_net`).
+    pub fn panicked(&self) {
+        self.panics.fetch_add(1, Ordering::Relaxed);
     }
 
     fn render(&self, state: &AppState) -> String {
@@ -137,6 +153,27 @@ impl Metrics {
             "# HELP confab_db_errors_total Requests the database failed (503 and 500 answers).\n\
              # TYPE confab_db_errors_total counter\nconfab_db_errors_total {}",
             self.database_errors.load(Ordering::Relaxed)
+        );
+        out.push_str(
+            "# HELP confab_http_refused_before_routing_total Requests the HTTP/1 layer answered \
+             itself, with an empty body, before any route saw them: unparseable (400), head too \
+             slow (408), head too large (431).\n\
+             # TYPE confab_http_refused_before_routing_total counter\n",
+        );
+        if let Ok(refused) = self.refused.lock() {
+            for status in [400, 408, 431] {
+                let count = refused.get(&status).copied().unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "confab_http_refused_before_routing_total{{status=\"{status}\"}} {count}"
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP confab_panics_total Panics caught on a request path (answered 500).\n\
+             # TYPE confab_panics_total counter\nconfab_panics_total {}",
+            self.panics.load(Ordering::Relaxed)
         );
         let _ = writeln!(
             out,

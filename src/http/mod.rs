@@ -2,8 +2,9 @@
 
 mod access_log;
 mod compress;
-mod connection;
+mod database;
 pub mod error;
+mod expect;
 pub use in_flight::InFlight;
 
 pub use metrics::Metrics;
@@ -16,20 +17,22 @@ mod in_flight;
 mod metrics;
 mod negotiate;
 mod operations;
+mod panic_net;
 mod rate_limit;
 mod routes;
+mod socket;
 
 use std::net::TcpListener;
 
-use actix_http::error::DispatchError;
 use actix_http::HttpService;
-use actix_service::{fn_service, map_config, ServiceFactoryExt};
+use actix_service::{fn_factory, fn_service, map_config, Service, ServiceFactory};
 use actix_web::dev::{AppConfig, Server};
 use actix_web::middleware::from_fn;
 use actix_web::rt::net::TcpStream;
 use actix_web::{web, App};
-use connection::Connection;
+use socket::Socket;
 
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,6 +53,9 @@ pub struct Timeouts {
     pub body: Duration,
     /// An idle kept-alive connection is closed after this.
     pub keep_alive: Duration,
+    /// A response the client reads nothing of for this long ends its connection (each write
+    /// that makes progress starts it again, so a slow but steady reader never reaches it).
+    pub write: Duration,
 }
 
 impl Default for Timeouts {
@@ -58,6 +64,7 @@ impl Default for Timeouts {
             head: Duration::from_secs(5),
             body: Duration::from_secs(10),
             keep_alive: Duration::from_secs(5),
+            write: Duration::from_secs(30),
         }
     }
 }
@@ -100,8 +107,25 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     }
 }
 
+/// How long a connection may go on being read, and what arrives discarded, after confab
+/// answered before reading its request's body (401, 413, 408 on a slow body): the client may
+/// still be sending it, and closing at once would reset the connection under it, losing the
+/// answer (what nginx calls a lingering close). actix's dispatcher does the reading; the
+/// bytes are never buffered, so only time bounds it.
+pub const LINGER: Duration = Duration::from_secs(2);
+
 /// Starts serving on `listener` with one worker per core; the returned server runs when awaited.
 pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
+    serve_with(state, listener, workers, |_| {})
+}
+
+/// [`serve`], with more routes (tests add some that misbehave on purpose).
+pub fn serve_with(
+    state: AppState,
+    listener: TcpListener,
+    workers: usize,
+    more: fn(&mut web::ServiceConfig),
+) -> std::io::Result<Server> {
     let workers = workers.max(1);
     // Blocking work holds a pooled connection, so threads beyond the pool's size would only
     // wait for one; unbounded, they grew to hundreds under load, each keeping its own memory.
@@ -111,8 +135,10 @@ pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io:
     let timeouts = state.timeouts;
     let address = listener.local_addr()?;
     fallbacks::warm_openapi(state.registry);
-    // actix-web's `HttpServer`, taken apart so that the dispatcher writes through a
-    // [`Connection`]: the requests it refuses itself get a JSON:API body too.
+    panic_net::install_hook();
+    // actix-web's `HttpServer`, taken apart so that the dispatcher reads and writes through a
+    // [`Socket`] (a deadline on stalled writes), asks [`expect::check`] before a body is sent,
+    // and its result on each connection is logged and counted (see `socket`).
     let builder = Server::build()
         .workers(workers)
         .worker_max_blocking_threads(blocking_threads);
@@ -122,29 +148,49 @@ pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io:
             let app = App::new()
                 .wrap(from_fn(rate_limit::rate_limit))
                 .wrap(from_fn(negotiate::content_negotiation))
-                // One line per request, with its id; keys redacted, headers never logged.
+                // One line per request, with its id; keys redacted, headers never logged;
+                // panics caught (see `panic_net`).
                 .wrap(from_fn(access_log::access_log))
                 .wrap(from_fn(compress::compression))
-                .configure(configure(state.clone()));
+                .configure(configure(state.clone()))
+                .configure(more);
             let shutdown = shutdown.clone();
-            let http = HttpService::build()
+            let for_expect = state.clone();
+            let http = HttpService::<Socket, _, _>::build()
                 .graceful_shutdown_signal(move || {
                     let shutdown = shutdown.clone();
                     async move { shutdown.notified().await }
                 })
                 .client_request_timeout(timeouts.head)
                 .keep_alive(timeouts.keep_alive)
-                .client_disconnect_timeout(Duration::from_secs(1))
+                .client_disconnect_timeout(LINGER)
                 .local_addr(address)
+                .on_connect_ext(|socket: &Socket, data| {
+                    data.insert(socket.traffic());
+                })
+                .expect(fn_service(move |request| {
+                    expect::check(for_expect.clone(), request)
+                }))
                 .h1(map_config(app, |_| AppConfig::default()));
-            fn_service(|stream: TcpStream| {
-                let peer = stream.peer_addr().ok();
-                std::future::ready(Ok::<_, DispatchError>((
-                    Connection::new(stream, peer),
-                    peer,
-                )))
+            let metrics = Arc::clone(&state.metrics);
+            fn_factory(move || {
+                let http = http.new_service(());
+                let metrics = Arc::clone(&metrics);
+                async move {
+                    let http = Rc::new(http.await?);
+                    Ok::<_, ()>(fn_service(move |stream: TcpStream| {
+                        let (http, metrics) = (Rc::clone(&http), Arc::clone(&metrics));
+                        async move {
+                            let peer = stream.peer_addr().ok();
+                            let socket = Socket::new(stream, timeouts.write);
+                            let traffic = socket.traffic();
+                            let result = http.call((socket, peer)).await;
+                            socket::ended(&traffic, &result, peer, &metrics);
+                            result
+                        }
+                    }))
+                }
             })
-            .and_then(http)
         })?
         .run();
     Ok(server)

@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::extract::{parse_json, read_body};
 use super::fallbacks::{health, not_allowed, openapi_document, unknown_route};
 use super::idempotency;
-use super::AppState;
+use super::{database, panic_net, AppState};
 use crate::auth::{self, Access, Principal};
 use crate::jsonapi::atomic;
 use crate::jsonapi::conditional;
@@ -248,11 +248,11 @@ async fn authenticated_body(
 ) -> Result<web::Bytes, ApiError> {
     if auth::cached(&state.keys, &call.token).is_none() {
         let (store, keys, token) = (state.store.clone(), state.keys.clone(), call.token.clone());
-        web::block(move || {
+        let verify = web::block(move || {
             let mut conn = store.connection()?;
             auth::authenticate(&keys, &mut conn, &token).map(|_| ())
-        })
-        .await??;
+        });
+        database::answered(&state.store, async { verify.await? }).await?;
     }
     read_body(request, payload, state.body_limit, state.timeouts.body).await
 }
@@ -296,9 +296,12 @@ pub(super) async fn authorised<T: Send + 'static>(
     let keys = state.keys.clone();
     let run = move || {
         let started = thread_cpu_time();
-        let mut conn = store.connection()?;
-        let principal = auth::authenticate(&keys, &mut conn, &call.token);
-        let done = principal.and_then(|principal| work(&mut conn, call, &principal));
+        let done = panic_net::guard(|| {
+            let mut conn = store.connection()?;
+            let principal = auth::authenticate(&keys, &mut conn, &call.token);
+            principal.and_then(|principal| work(&mut conn, call, &principal))
+        })
+        .unwrap_or_else(|panic| Err(ApiError::Panicked(panic)));
         // A statement that found the database gone makes the next requests fail fast.
         if let Err(ApiError::Unavailable(reason)) = &done {
             store.report(&StoreError::Unavailable(reason.clone()));
@@ -310,11 +313,12 @@ pub(super) async fn authorised<T: Send + 'static>(
         _ => None,
     };
     let (done, took) = if let Some(threads) = heavy_reads {
-        threads.run(run).await??
+        database::answered(&state.store, async { threads.run(run).await? }).await?
     } else if kind == Work::Read && !turn.heavy && state.store.dialect() == Dialect::Sqlite {
+        state.store.check()?;
         run()?
     } else {
-        web::block(run).await??
+        database::answered(&state.store, async { web::block(run).await? }).await?
     };
     turn.cost(took);
     drop(turn);

@@ -33,23 +33,19 @@ fn selection_by(
     selection
 }
 
-/// Resource ids are UUIDs in the form they are served in: 36 characters, hyphens at 8, 13, 18
-/// and 23. Hex digits may be either case (RFC 4122 reads them so), and are normalised; braced,
-/// 32-digit and `urn:uuid:` spellings of the same UUID name nothing. Anything else is answered
-/// without a query (PostgreSQL would refuse some such strings, NUL bytes for one).
+/// Resource ids are UUIDs in the one form they are served in: 36 characters, lowercase hex
+/// digits, hyphens at 8, 13, 18 and 23. Uppercase, braced, 32-digit and `urn:uuid:` spellings of
+/// the same UUID name nothing (a resource has one URL, RFC 3986 §6.2.2.1 leaves path case
+/// significant). Anything else is answered without a query (PostgreSQL would refuse some such
+/// strings, NUL bytes for one).
 pub fn canonical_id(id: &str) -> Option<String> {
     let bytes = id.as_bytes();
-    let hyphenated = bytes.len() == 36
+    let canonical = bytes.len() == 36
         && bytes.iter().enumerate().all(|(index, byte)| match index {
             8 | 13 | 18 | 23 => *byte == b'-',
-            _ => byte.is_ascii_hexdigit(),
+            _ => byte.is_ascii_digit() || (b'a'..=b'f').contains(byte),
         });
-    if !hyphenated {
-        return None;
-    }
-    uuid::Uuid::parse_str(id)
-        .ok()
-        .map(|uuid| uuid.hyphenated().to_string())
+    canonical.then(|| id.to_string())
 }
 
 pub fn load_one(

@@ -120,9 +120,10 @@ impl From<diesel::result::Error> for StoreError {
             Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
                 StoreError::ForeignKeyViolation
             }
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
-                StoreError::Unavailable(info.message().to_string())
-            }
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => StoreError::Unavailable(info.message().to_string()),
             Error::BrokenTransactionManager => {
                 StoreError::Unavailable("transaction manager is broken".into())
             }
@@ -231,9 +232,12 @@ impl Store {
     pub fn open(url: &DatabaseUrl, options: PoolOptions) -> StoreResult<Self> {
         let statements = StatementCounter::default();
         let manager = availability::Manager { url: url.clone() };
+        let availability = availability::Availability::new(url.clone());
         let builder = Pool::builder()
-            // Failed attempts are logged once, as the database going down (see availability).
-            .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
+            // A failed attempt marks the database down (logged once, see availability).
+            .error_handler(Box::new(availability::ReportFailures(Arc::clone(
+                &availability,
+            ))))
             .max_size(options.max_size)
             .min_idle(Some(if options.eager { 1 } else { 0 }))
             .connection_timeout(options.connection_timeout)
@@ -257,7 +261,7 @@ impl Store {
             pool,
             statements,
             dialect,
-            availability: availability::Availability::new(url.clone()),
+            availability,
         })
     }
 
@@ -281,6 +285,26 @@ impl Store {
         })
     }
 
+    /// `Unavailable` at once while the database is known to be down.
+    pub fn check(&self) -> StoreResult<()> {
+        self.availability.check()
+    }
+
+    /// `true` from the moment the database is found down until it is back.
+    pub fn watch_down(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.availability.watch()
+    }
+
+    /// Why the database counts as down.
+    pub fn unavailable_reason(&self) -> String {
+        self.availability.reason()
+    }
+
+    /// A request has waited on the database too long: check at once whether it is down.
+    pub fn suspect(&self) {
+        self.availability.suspect();
+    }
+
     /// Tells the store a statement found the database gone, so later requests fail fast until
     /// it is back.
     pub fn report(&self, error: &StoreError) {
@@ -300,7 +324,11 @@ impl Store {
     /// Answers whether the database responds to a trivial statement.
     pub fn ping(&self) -> StoreResult<()> {
         let mut conn = self.connection()?;
-        conn.batch_execute("SELECT 1").map_err(StoreError::from)
+        let answered = conn.batch_execute("SELECT 1").map_err(StoreError::from);
+        if let Err(error) = &answered {
+            self.report(error);
+        }
+        answered
     }
 }
 

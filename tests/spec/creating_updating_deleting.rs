@@ -529,13 +529,27 @@ fn deleting_an_owner_removes_what_it_owns() {
     );
 }
 
+/// A resource identifier's `id` is compared as the string it is: an uppercase spelling of a
+/// related resource's id names nothing (404 at its linkage), and nothing is created.
+/// (create-responses-404-related)
 #[test]
-fn related_ids_are_matched_whatever_their_case() {
+fn related_ids_are_matched_as_served() {
     let server = TestServer::start();
     let organisation = server.organisation.clone();
     let response = server.post(
         "/api/conversations",
         &conversation(&organisation.to_uppercase(), json!({"channel": "chat"})),
+    );
+    expect_errors(
+        &response,
+        404,
+        &[crate::support::pointer("/data/relationships/organisation/data")],
+    );
+    let listed = expect_document(&server.get("/api/conversations"), 200);
+    assert_eq!(listed["data"], json!([]));
+    let response = server.post(
+        "/api/conversations",
+        &conversation(&organisation, json!({"channel": "chat"})),
     );
     let document = expect_document(&response, 201);
     assert_eq!(

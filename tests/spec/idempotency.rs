@@ -82,8 +82,10 @@ fn a_retry_gets_the_first_answer_byte_for_byte_and_the_work_is_done_once() {
     assert_eq!(conversations(&server), 0);
 }
 
+/// A refusal changed nothing, so it is not kept: the same key carries the corrected request,
+/// which is then done once and replayed like any other.
 #[test]
-fn a_client_error_is_kept_and_replayed_too() {
+fn a_refused_request_frees_its_key_for_the_corrected_one() {
     let server = TestServer::start();
     let bad = json!({"data": {"type": "Conversation", "attributes": {"channel": "pigeon"}}});
     let first = keyed(&server, "POST", "/api/conversations", "bad-1", Some(&bad));
@@ -94,7 +96,14 @@ fn a_client_error_is_kept_and_replayed_too() {
     );
     let again = keyed(&server, "POST", "/api/conversations", "bad-1", Some(&bad));
     assert_eq!((again.status, &again.body), (422, &first.body));
-    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.header("idempotent-replayed"), None, "computed anew");
+    let good = json!({"data": {"type": "Conversation", "attributes": {"channel": "chat"}}});
+    let created = keyed(&server, "POST", "/api/conversations", "bad-1", Some(&good));
+    let document = expect_document(&created, 201);
+    let replayed = keyed(&server, "POST", "/api/conversations", "bad-1", Some(&good));
+    assert_eq!((replayed.status, &replayed.body), (201, &created.body));
+    assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
+    assert_eq!(conversations(&server), 1, "{document}");
 }
 
 #[test]

@@ -110,11 +110,10 @@ pub enum ApiError {
     ResponseTooLarge { max: usize },
     #[error("database unavailable: {0}")]
     Unavailable(String),
-    /// A request the HTTP layer refused before any route saw it (see `http::connection`): its
-    /// head could not be parsed or framed (400), was over the limits (431) or came too slowly
-    /// (408).
-    #[error("request refused by the HTTP layer with {status}")]
-    UnreadableRequest { status: u16 },
+    /// A panic caught on a request path (`http::panic_net`); what it said is logged, never
+    /// sent.
+    #[error("panic: {0}")]
+    Panicked(String),
     /// A fault of the server's own; the detail is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -299,7 +298,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => 429,
             ApiError::Unavailable(_) => 503,
             ApiError::Internal(_) => 500,
-            ApiError::UnreadableRequest { status } => *status,
+            ApiError::Panicked(_) => 500,
             ApiError::Many(problems) => most_general_status(problems),
         }
     }

@@ -230,29 +230,7 @@ impl ApiError {
                 "The database is not answering; try again shortly.".into(),
                 None,
             ),
-            ApiError::UnreadableRequest { status: 400 } => (
-                "malformed_request",
-                "Malformed request",
-                "The request is not well-formed HTTP/1.1: its request line, a header or its \
-                 framing (Content-Length, Transfer-Encoding) could not be parsed."
-                    .into(),
-                None,
-            ),
-            ApiError::UnreadableRequest { status: 431 } => (
-                "request_head_too_large",
-                "Request header fields too large",
-                "The request has more than 96 headers, or its request line and headers are \
-                 larger than 128 KiB."
-                    .into(),
-                None,
-            ),
-            ApiError::UnreadableRequest { status: 408 } => (
-                "request_timeout",
-                "Request timeout",
-                "The request's head did not arrive in time; the connection is closed.".into(),
-                None,
-            ),
-            ApiError::Internal(_) | ApiError::UnreadableRequest { .. } => (
+            ApiError::Internal(_) | ApiError::Panicked(_) => (
                 "internal_error",
                 "Internal server error",
                 "The server failed to handle the request; the fault is logged.".into(),

@@ -106,6 +106,8 @@ pub struct Settings {
     pub max_operations: usize,
     /// Requests of one key in progress at once (0: no bound).
     pub in_flight_per_key: usize,
+    /// Routes added beside confab's own (tests add some that misbehave on purpose).
+    pub routes: fn(&mut actix_web::web::ServiceConfig),
 }
 
 impl Default for Settings {
@@ -116,6 +118,7 @@ impl Default for Settings {
             max_response_bytes: confab::http::DEFAULT_MAX_RESPONSE_BYTES,
             max_operations: confab::jsonapi::atomic::DEFAULT_MAX_OPERATIONS,
             in_flight_per_key: confab::http::DEFAULT_IN_FLIGHT_PER_KEY,
+            routes: |_| {},
         }
     }
 }
@@ -206,7 +209,8 @@ impl TestServer {
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let server = confab::http::serve(state, listener, 1).expect("server");
+                let server = confab::http::serve_with(state, listener, 1, settings.routes)
+                    .expect("server");
                 sender.send(server.handle()).expect("send handle");
                 let _ = server.await;
             })
