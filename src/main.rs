@@ -71,6 +71,15 @@ struct ServeArgs {
         default_value_t = 10
     )]
     body_timeout_seconds: u64,
+    /// How long a response may wait for a client that reads none of it before the connection
+    /// is closed (each write that makes progress starts it again).
+    #[arg(
+        long,
+        global = true,
+        env = "CONFAB_WRITE_TIMEOUT_SECONDS",
+        default_value_t = 30
+    )]
+    write_timeout_seconds: u64,
     /// The most bytes a JSON attribute (`metadata`) may take, encoded; larger ones are 422.
     #[arg(
         long,
@@ -283,6 +292,7 @@ fn serve(database_url: &str, args: &ServeArgs) -> Result<(), String> {
         body_limit: DEFAULT_BODY_LIMIT,
         timeouts: http::Timeouts {
             body: Duration::from_secs(args.body_timeout_seconds.max(1)),
+            write: Duration::from_secs(args.write_timeout_seconds.max(1)),
             ..Default::default()
         },
         rate_limit: Arc::new(http::RateLimiter::new(args.rate_limit)),

@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, Error, ResponseError};
 
@@ -117,7 +117,15 @@ pub async fn access_log(
     }
     let mut response = match panic_net::guard_future(next.call(request)).await {
         Ok(response) => response?,
-        Err(panic) => return Err(panicked(state.as_ref().map(|state| state.get_ref()), panic, &id, method, started)),
+        Err(panic) => {
+            return Err(panicked(
+                state.as_ref().map(|state| state.get_ref()),
+                panic,
+                &id,
+                method,
+                started,
+            ))
+        }
     };
     // Faults are logged here, where the request's id is known, and never sent to the client.
     let mut database_error = false;
@@ -181,6 +189,9 @@ fn panicked(
     if let Ok(value) = HeaderValue::from_str(id) {
         answer.headers_mut().insert(REQUEST_ID, value);
     }
+    answer
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
     if let Some(state) = state {
         state.metrics.panicked();
         let labels = Labels {

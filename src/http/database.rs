@@ -10,7 +10,7 @@ use actix_web::rt::time::timeout;
 use futures_util::future::{select, Either};
 
 use crate::jsonapi::error::ApiError;
-use crate::store::Store;
+use crate::store::{self, Db, Store};
 
 /// Work that has not finished by now makes the store check, with a fresh connection, whether
 /// the database still answers (a healthy request takes milliseconds; a request that waits on a
@@ -46,4 +46,13 @@ pub async fn answered<T>(
         Either::Left((answer, _)) => answer,
         Either::Right(((), _)) => Err(ApiError::Unavailable(store.unavailable_reason())),
     }
+}
+
+/// Passes `done` on; a connection whose work found the database gone is not given back to the
+/// pool (see [`store::discard`]).
+pub fn unless_gone<T>(conn: &mut Db, done: Result<T, ApiError>) -> Result<T, ApiError> {
+    if let Err(ApiError::Unavailable(_)) = &done {
+        store::discard(conn);
+    }
+    done
 }

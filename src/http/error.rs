@@ -47,7 +47,7 @@ impl ResponseError for ApiError {
                 response.insert_header((header::ALLOW, value));
             }
         }
-        if let ApiError::IdempotencyKeyInFlight = self {
+        if let ApiError::IdempotencyKeyInFlight | ApiError::Unavailable(_) = self {
             response.insert_header((header::RETRY_AFTER, "1"));
         }
         match serde_json::to_vec(&self.to_document()) {

@@ -47,6 +47,9 @@ pub async fn check(state: AppState, request: Request) -> Result<Request, Respons
             if let Ok(value) = HeaderValue::from_str(&id) {
                 response.headers_mut().insert(REQUEST_ID, value);
             }
+            response
+                .headers_mut()
+                .insert(header::VARY, HeaderValue::from_static("Accept"));
             // The body was never asked for, so it is never read: the connection cannot go on.
             response
                 .headers_mut()
@@ -101,7 +104,8 @@ async fn refusal(state: &AppState, request: &Request) -> Option<ApiError> {
             let (store, keys) = (state.store.clone(), state.keys.clone());
             let verify = web::block(move || {
                 let mut conn = store.connection()?;
-                auth::authenticate(&keys, &mut conn, &token)
+                let verified = auth::authenticate(&keys, &mut conn, &token);
+                database::unless_gone(&mut conn, verified)
             });
             match database::answered(&state.store, async { verify.await? }).await {
                 Ok(principal) => principal,

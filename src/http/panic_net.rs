@@ -107,7 +107,10 @@ mod tests {
         install_hook();
         let caught = guard(|| -> u8 { panic!("boom {}", 7) });
         let description = caught.expect_err("caught");
-        assert!(description.starts_with("boom 7 at src/http/panic_net.rs:"), "{description}");
+        assert!(
+            description.starts_with("boom 7 at src/http/panic_net.rs:"),
+            "{description}"
+        );
         assert_eq!(guard(|| 5), Ok(5));
         assert_eq!(GUARDED.with(Cell::get), 0);
     }
@@ -118,7 +121,11 @@ mod tests {
         let runtime = actix_web::rt::System::new();
         let caught = runtime.block_on(guard_future(async {
             let items: Vec<u8> = Vec::new();
-            items.get(3).copied().ok_or(()).map_err(|()| panic!("no item"))
+            items
+                .get(3)
+                .copied()
+                .ok_or(())
+                .map_err(|()| panic!("no item"))
         }));
         let description: String = match caught {
             Err(description) => description,

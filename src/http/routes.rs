@@ -250,7 +250,8 @@ async fn authenticated_body(
         let (store, keys, token) = (state.store.clone(), state.keys.clone(), call.token.clone());
         let verify = web::block(move || {
             let mut conn = store.connection()?;
-            auth::authenticate(&keys, &mut conn, &token).map(|_| ())
+            let verified = auth::authenticate(&keys, &mut conn, &token).map(|_| ());
+            database::unless_gone(&mut conn, verified)
         });
         database::answered(&state.store, async { verify.await? }).await?;
     }
@@ -299,7 +300,8 @@ pub(super) async fn authorised<T: Send + 'static>(
         let done = panic_net::guard(|| {
             let mut conn = store.connection()?;
             let principal = auth::authenticate(&keys, &mut conn, &call.token);
-            principal.and_then(|principal| work(&mut conn, call, &principal))
+            let done = principal.and_then(|principal| work(&mut conn, call, &principal));
+            database::unless_gone(&mut conn, done)
         })
         .unwrap_or_else(|panic| Err(ApiError::Panicked(panic)));
         // A statement that found the database gone makes the next requests fail fast.

@@ -111,21 +111,23 @@ impl Availability {
                 let attempt = std::thread::Builder::new()
                     .name("confab-db-check".into())
                     .spawn(move || {
-                        let outcome = establish(&url)
-                            .map_err(|error| error.to_string())
-                            .and_then(|mut conn| {
+                        let outcome = establish(&url).map_err(|error| error.to_string()).and_then(
+                            |mut conn| {
                                 conn.batch_execute("SELECT 1")
                                     .map_err(|error| error.to_string())
-                            });
+                            },
+                        );
                         let _ = answer.send(outcome);
                     });
                 let outcome = match attempt {
-                    Ok(_) => answered.recv_timeout(SUSPICION_DEADLINE).unwrap_or_else(|_| {
-                        Err(format!(
-                            "no connection answered within {} ms",
-                            SUSPICION_DEADLINE.as_millis()
-                        ))
-                    }),
+                    Ok(_) => answered
+                        .recv_timeout(SUSPICION_DEADLINE)
+                        .unwrap_or_else(|_| {
+                            Err(format!(
+                                "no connection answered within {} ms",
+                                SUSPICION_DEADLINE.as_millis()
+                            ))
+                        }),
                     Err(error) => Err(format!("cannot start a connection check: {error}")),
                 };
                 match outcome {

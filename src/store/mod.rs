@@ -325,11 +325,20 @@ impl Store {
     pub fn ping(&self) -> StoreResult<()> {
         let mut conn = self.connection()?;
         let answered = conn.batch_execute("SELECT 1").map_err(StoreError::from);
-        if let Err(error) = &answered {
+        if let Err(error @ StoreError::Unavailable(_)) = &answered {
+            discard(&mut conn);
             self.report(error);
         }
         answered
     }
+}
+
+/// Marks a connection that found the database gone as broken, so the pool closes it instead of
+/// handing it out again (a connection whose socket died outside a transaction looks healthy to
+/// Diesel, and would fail every request it is given until the pool's lifetime ended).
+pub fn discard(conn: &mut Db) {
+    use diesel::connection::TransactionManager;
+    <Db as Connection>::TransactionManager::transaction_manager_status_mut(conn).set_in_error();
 }
 
 /// Runs `work` inside one transaction; any error rolls everything back.

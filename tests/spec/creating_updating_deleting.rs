@@ -543,7 +543,9 @@ fn related_ids_are_matched_as_served() {
     expect_errors(
         &response,
         404,
-        &[crate::support::pointer("/data/relationships/organisation/data")],
+        &[crate::support::pointer(
+            "/data/relationships/organisation/data",
+        )],
     );
     let listed = expect_document(&server.get("/api/conversations"), 200);
     assert_eq!(listed["data"], json!([]));

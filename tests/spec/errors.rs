@@ -53,7 +53,7 @@ fn bodies_over_the_limit_are_413() {
         &[("Content-Type", "application/vnd.api+json")],
         Some(body.as_bytes()),
     );
-    expect_errors(&response, 413, &[no_source()]);
+    expect_errors(&response, 413, &[crate::support::header("Content-Length")]);
 }
 
 #[test]
@@ -64,15 +64,18 @@ fn an_unreachable_database_is_503() {
 }
 
 /// Once the database is known to be down, requests (and health checks) are answered 503 at
-/// once rather than each waiting for the pool's timeout (1 s here, 5 s by default).
+/// once rather than each waiting for the pool's timeout (1 s here, 5 s by default). The first
+/// learns it from the failed connection (at most the pool's timeout, sooner where the wait is
+/// raced against the store's news: see `tests/spec/database_cut.rs`).
 #[test]
 fn a_database_known_down_is_answered_at_once() {
     let server = TestServer::start_without_database();
     let first = std::time::Instant::now();
     expect_errors(&server.get("/api/conversations"), 503, &[no_source()]);
     assert!(
-        first.elapsed() >= std::time::Duration::from_millis(900),
-        "the first waits for the pool"
+        first.elapsed() < std::time::Duration::from_millis(1500),
+        "the first took {:?}",
+        first.elapsed()
     );
     for target in [
         "/api/conversations",

@@ -99,7 +99,10 @@ fn a_refusal_after_answered_requests_on_one_connection_keeps_their_answers_whole
     );
     assert_eq!(text.matches(health).count(), 2, "{text}");
     let (_, last) = text.rsplit_once("HTTP/1.1 400").unwrap_or_default();
-    assert!(last.ends_with("\r\n\r\n"), "no body after the refusal: {last:?}");
+    assert!(
+        last.ends_with("\r\n\r\n"),
+        "no body after the refusal: {last:?}"
+    );
     assert_eq!(refused(&server, 400), 1);
 }
 

@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::support::{
-    expect_document, expect_errors, header, no_source, pointer, Response, Tenant, TestServer,
+    expect_document, expect_errors, header, pointer, Response, Tenant, TestServer,
 };
 use confab::auth::SCOPES;
 
@@ -276,7 +276,7 @@ fn a_conversation_lands_in_the_keys_organisation() {
 }
 
 fn expect_missing_scope(response: &Response, scope: &str) {
-    let document = expect_errors(response, 403, &[no_source()]);
+    let document = expect_errors(response, 403, &[header("Authorization")]);
     assert_eq!(document["errors"][0]["code"], json!("missing_scope"));
     let detail = document["errors"][0]["detail"].as_str().unwrap();
     assert!(detail.contains(&format!("`{scope}`")), "{detail}");

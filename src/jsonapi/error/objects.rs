@@ -145,7 +145,7 @@ impl ApiError {
                 "missing_scope",
                 "Missing scope",
                 format!("This API key lacks the `{scope}` scope."),
-                None,
+                Some(ErrorSource::header("Authorization")),
             ),
             ApiError::MethodNotAllowed { method, allowed } => (
                 "method_not_allowed",
@@ -187,13 +187,13 @@ impl ApiError {
                 "request_timeout",
                 "Request timeout",
                 format!("The request body did not arrive within {seconds} s."),
-                None,
+                Some(ErrorSource::header("Content-Length")),
             ),
             ApiError::PayloadTooLarge { limit } => (
                 "payload_too_large",
                 "Request body too large",
                 format!("The request body exceeds the limit of {limit} bytes."),
-                None,
+                Some(ErrorSource::header("Content-Length")),
             ),
             ApiError::InvalidIdempotencyKey => (
                 "invalid_idempotency_key",

@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod proxy;
 pub mod schema;
 
 use std::net::{SocketAddr, TcpListener};
@@ -188,6 +189,16 @@ impl TestServer {
         Self::serve(store, TestDatabase::Unreachable, Settings::default())
     }
 
+    /// A second server on this one's database reached at `url` (through a proxy, say), with
+    /// the pool confab runs with by default, and this server's key.
+    pub fn beside(&self, url: DatabaseUrl) -> Self {
+        let store = Store::open(&url, PoolOptions::default()).expect("pool");
+        let mut server = Self::serve(store, TestDatabase::Unreachable, Settings::default());
+        server.organisation = self.organisation.clone();
+        server.key = self.key.clone();
+        server
+    }
+
     fn serve(store: Store, database: TestDatabase, settings: Settings) -> Self {
         REGISTRY.check().expect("registry is consistent");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
@@ -209,8 +220,8 @@ impl TestServer {
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let server = confab::http::serve_with(state, listener, 1, settings.routes)
-                    .expect("server");
+                let server =
+                    confab::http::serve_with(state, listener, 1, settings.routes).expect("server");
                 sender.send(server.handle()).expect("send handle");
                 let _ = server.await;
             })
