@@ -12,6 +12,7 @@ pub use rate_limit::{RateLimiter, DEFAULT_REQUESTS_PER_MINUTE};
 mod extract;
 mod fallbacks;
 mod heavy_reads;
+mod held;
 mod idempotency;
 mod in_flight;
 mod metrics;
@@ -148,6 +149,8 @@ pub fn serve_with(
             let app = App::new()
                 .wrap(from_fn(rate_limit::rate_limit))
                 .wrap(from_fn(negotiate::content_negotiation))
+                // A heavy key's turn is held until its answer is written.
+                .wrap(from_fn(held::turns_held_until_written))
                 // One line per request, with its id; keys redacted, headers never logged;
                 // panics caught (see `panic_net`).
                 .wrap(from_fn(access_log::access_log))

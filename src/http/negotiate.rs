@@ -1,17 +1,14 @@
 //! The content-negotiation middleware: applies the rules in `jsonapi::negotiation` to every
 //! request before routing, and marks every response `Vary: Accept`.
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use actix_web::body::{BodySize, BoxBody, MessageBody};
-use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_web::web::Bytes;
 use actix_web::{Error, ResponseError};
 
+use super::held::Held;
 use crate::jsonapi::atomic;
 use crate::jsonapi::error::ApiError;
 use crate::jsonapi::negotiation::{check_accept, check_content_type};
@@ -26,9 +23,9 @@ pub async fn content_negotiation(
             // chunk may claim 2^64 bytes); one still held when the answer has been written
             // makes it close the connection after a bounded linger instead (`super::LINGER`).
             let (request, payload) = request.into_parts();
-            let response = error.error_response().map_body(|_, body| Holding {
+            let response = error.error_response().map_body(|_, body| Held {
                 body,
-                _unread: payload,
+                _held: payload,
             });
             ServiceResponse::new(request, response).map_into_boxed_body()
         }
@@ -39,27 +36,6 @@ pub async fn content_negotiation(
         .headers_mut()
         .insert(header::VARY, HeaderValue::from_static("Accept"));
     Ok(response)
-}
-
-/// An answer's body that holds the request's unread body until it has been written.
-struct Holding {
-    body: BoxBody,
-    _unread: Payload,
-}
-
-impl MessageBody for Holding {
-    type Error = <BoxBody as MessageBody>::Error;
-
-    fn size(&self) -> BodySize {
-        self.body.size()
-    }
-
-    fn poll_next(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
-        Pin::new(&mut self.get_mut().body).poll_next(cx)
-    }
 }
 
 fn refusal(request: &ServiceRequest) -> Option<ApiError> {

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::extract::{parse_json, read_body};
 use super::fallbacks::{health, not_allowed, openapi_document, unknown_route};
+use super::held::TurnSlot;
 use super::idempotency;
 use super::{database, panic_net, AppState};
 use crate::auth::{self, Access, Principal};
@@ -124,6 +125,8 @@ pub(super) struct Call {
     max_response_bytes: usize,
     /// `If-Match`, which a write of one resource must meet.
     if_match: Option<String>,
+    /// Where the key's turn is left for the answer to hold (see `held`).
+    turn_slot: Option<TurnSlot>,
 }
 
 impl Call {
@@ -154,6 +157,7 @@ impl Call {
                 .headers()
                 .get(header::IF_MATCH)
                 .map(|value| value.to_str().unwrap_or_default().to_string()),
+            turn_slot: TurnSlot::of(request),
         })
     }
 
@@ -293,6 +297,7 @@ pub(super) async fn authorised<T: Send + 'static>(
     work: impl FnOnce(&mut Db, Call, &Principal) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let turn = state.in_flight.enter(&call.token).await;
+    let slot = call.turn_slot.clone();
     let store = state.store.clone();
     let keys = state.keys.clone();
     let run = move || {
@@ -323,7 +328,12 @@ pub(super) async fn authorised<T: Send + 'static>(
         database::answered(&state.store, async { web::block(run).await? }).await?
     };
     turn.cost(took);
-    drop(turn);
+    // A heavy key's next request waits until this answer is written: a client that reads
+    // nothing then holds one rendered answer of its key's, not one per pipelined request.
+    match slot {
+        Some(slot) if turn.heavy => slot.put(turn),
+        _ => drop(turn),
+    }
     done
 }
 
