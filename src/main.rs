@@ -202,7 +202,12 @@ enum KeyCommand {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        // actix's HTTP/1 dispatcher logs a client's malformed request as an error; confab logs
+        // how each connection ended itself (http/socket.rs: a warning for a client's mistake,
+        // an error only for the server's), so the dispatcher's own lines would say it twice.
+        .filter_module("actix_http::h1::dispatcher", log::LevelFilter::Off)
+        .init();
     let cli = Cli::parse();
     let result = match cli.command {
         None | Some(Command::Serve) => serve(&cli.database_url, &cli.serve),
