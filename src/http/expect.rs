@@ -18,12 +18,11 @@ use actix_web::http::Method;
 use actix_web::{web, HttpMessage, ResponseError};
 
 use super::access_log::{new_request_id, REQUEST_ID};
+use super::negotiate::body_refusal;
 use super::socket::Traffic;
 use super::{database, AppState};
 use crate::auth::{self, Access};
-use crate::jsonapi::atomic;
 use crate::jsonapi::error::ApiError;
-use crate::jsonapi::negotiation::check_content_type;
 
 /// Decides whether the client may send its body.
 pub async fn check(state: AppState, request: Request) -> Result<Request, Response<BoxBody>> {
@@ -61,9 +60,6 @@ pub async fn check(state: AppState, request: Request) -> Result<Request, Respons
 
 async fn refusal(state: &AppState, request: &Request) -> Option<ApiError> {
     let headers = request.headers();
-    if headers.contains_key(header::TRANSFER_ENCODING) {
-        return Some(ApiError::LengthRequired);
-    }
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
@@ -78,18 +74,8 @@ async fn refusal(state: &AppState, request: &Request) -> Option<ApiError> {
         // `/health` and the like take no body: the route answers.
         return None;
     };
-    let content_type = match headers.get(header::CONTENT_TYPE).map(HeaderValue::to_str) {
-        None => None,
-        Some(Ok(value)) => Some(value),
-        Some(Err(_)) => {
-            return Some(ApiError::UnsupportedMediaType {
-                detail: "The Content-Type header is not readable text.".into(),
-            })
-        }
-    };
-    let requires_body = matches!(*request.method(), Method::POST | Method::PATCH);
-    if let Err(detail) = check_content_type(content_type, requires_body, path == atomic::PATH) {
-        return Some(ApiError::UnsupportedMediaType { detail });
+    if let Some(refused) = body_refusal(headers, request.method(), path) {
+        return Some(refused);
     }
     let header = headers
         .get(header::AUTHORIZATION)

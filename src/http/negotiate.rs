@@ -3,7 +3,7 @@
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{Error, ResponseError};
@@ -40,13 +40,28 @@ pub async fn content_negotiation(
 
 fn refusal(request: &ServiceRequest) -> Option<ApiError> {
     let headers = request.headers();
+    if let Some(refused) = body_refusal(headers, request.method(), request.path()) {
+        return Some(refused);
+    }
+    // response-not-acceptable
+    let accept = headers
+        .get_all(header::ACCEPT)
+        .filter_map(|value| value.to_str().ok());
+    if let Err(detail) = check_accept(accept, request.path() == atomic::PATH) {
+        return Some(ApiError::NotAcceptable { detail });
+    }
+    None
+}
+
+/// What a request's head says against its body: chunked (411), or a `Content-Type` that is not
+/// JSON:API's (415). Also asked before a body is sent (`expect`).
+pub(super) fn body_refusal(headers: &HeaderMap, method: &Method, path: &str) -> Option<ApiError> {
     // A chunked body announces no size (and a chunk may claim 2^64 bytes): refused before a
     // byte of it is read (RFC 9110 §15.5.12).
     if headers.contains_key(header::TRANSFER_ENCODING) {
         return Some(ApiError::LengthRequired);
     }
-    let requires_body = matches!(*request.method(), Method::POST | Method::PATCH);
-    let operations = request.path() == atomic::PATH;
+    let requires_body = matches!(*method, Method::POST | Method::PATCH);
     let content_type = match headers.get(header::CONTENT_TYPE).map(HeaderValue::to_str) {
         None => None,
         Some(Ok(value)) => Some(value),
@@ -57,15 +72,7 @@ fn refusal(request: &ServiceRequest) -> Option<ApiError> {
         }
     };
     // response-unsupported-media-type
-    if let Err(detail) = check_content_type(content_type, requires_body, operations) {
-        return Some(ApiError::UnsupportedMediaType { detail });
-    }
-    // response-not-acceptable
-    let accept = headers
-        .get_all(header::ACCEPT)
-        .filter_map(|value| value.to_str().ok());
-    if let Err(detail) = check_accept(accept, operations) {
-        return Some(ApiError::NotAcceptable { detail });
-    }
-    None
+    check_content_type(content_type, requires_body, path == atomic::PATH)
+        .err()
+        .map(|detail| ApiError::UnsupportedMediaType { detail })
 }
