@@ -11,6 +11,7 @@ use crate::jsonapi::handlers::{self, Context};
 use crate::jsonapi::input::{self, Intent};
 use crate::jsonapi::query::Query;
 use crate::jsonapi::resource::{now_in_micros, Tenant};
+use crate::jsonapi::unit_of_work;
 use crate::resources::{organisation, REGISTRY};
 use diesel::prelude::*;
 
@@ -53,7 +54,9 @@ pub fn create_organisation(
     let changes = input::parse(&document, &organisation::RESOURCE, Intent::Create)?;
     let query = Query::default();
     let context = operator_context(&query);
-    let (created, _) = handlers::create(conn, &context, &organisation::RESOURCE, changes)?;
+    let (created, _) = unit_of_work::operate(conn, |tx| {
+        handlers::create(tx, &context, &organisation::RESOURCE, changes)
+    })?;
     Ok(created.id)
 }
 
@@ -91,7 +94,9 @@ pub fn delete_organisation(conn: &mut Db, id_or_slug: &str) -> Result<(), ApiErr
     let id = find_organisation(conn, id_or_slug)?;
     let query = Query::default();
     let context = operator_context(&query);
-    handlers::delete(conn, &context, &organisation::RESOURCE, &id)
+    unit_of_work::operate(conn, |tx| {
+        handlers::delete(tx, &context, &organisation::RESOURCE, &id)
+    })
 }
 
 /// On an empty database: organisation `demo` and an all-scopes `sk_test_` key, returned once.

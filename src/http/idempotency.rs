@@ -1,6 +1,7 @@
 //! The `Idempotency-Key` header on `POST`, `PATCH` and `DELETE`: a retry of the same request
 //! from the same organisation within 24 hours gets the first answer again, byte for byte, with
-//! `Idempotent-Replayed: true`, and the work is not done twice. Only answers of work that was
+//! `Idempotent-Replayed: true`, and the work is not done twice (the claim, the work and the
+//! answer commit as one unit: `jsonapi::unit_of_work`). Only answers of work that was
 //! done (2xx) are kept. A refusal (4xx: the body did not validate, a conflict, a missing
 //! resource) changed nothing, since every write is all or nothing; like a fault (5xx), it rolls
 //! the claim back with the work, freeing the key, so the client can correct the request and
@@ -11,8 +12,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::jsonapi::error::ApiError;
-use crate::store::idempotency::{self, Claim, StoredAnswer};
-use crate::store::{self, Db};
+use crate::jsonapi::unit_of_work::Idempotent;
+use crate::store::idempotency::{self, StoredAnswer};
 
 pub const HEADER: &str = "idempotency-key";
 const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
@@ -65,27 +66,12 @@ pub fn answer(
     }
 }
 
-/// Runs `work` under the key, if there is one: the claim, the work and the recorded answer
-/// commit together. Returns the answer and whether it is a replay.
-pub fn run(
-    conn: &mut Db,
-    organisation: &str,
-    keyed: Option<&Keyed>,
-    work: impl FnOnce(&mut Db) -> Result<StoredAnswer, ApiError>,
-) -> Result<(StoredAnswer, bool), ApiError> {
-    let Some(keyed) = keyed else {
-        return Ok((work(conn)?, false));
-    };
-    store::transaction(conn, |conn| {
-        match idempotency::claim(conn, organisation, &keyed.key, &keyed.digest)? {
-            Claim::Replay(answer) => return Ok((answer, true)),
-            Claim::Mismatch => return Err(ApiError::IdempotencyKeyReused),
-            Claim::InFlight => return Err(ApiError::IdempotencyKeyInFlight),
-            Claim::Fresh => {}
-        }
-        let answer = work(conn)?;
-        idempotency::record(conn, organisation, &keyed.key, &keyed.digest, &answer)?;
-        Ok((answer, false))
+/// The unit of work's view of a request's key, for `organisation`.
+pub fn under<'a>(keyed: Option<&'a Keyed>, organisation: &'a str) -> Option<Idempotent<'a>> {
+    keyed.map(|keyed| Idempotent {
+        organisation,
+        key: &keyed.key,
+        digest: &keyed.digest,
     })
 }
 

@@ -24,6 +24,7 @@ use crate::jsonapi::linkage::LinkageWrite;
 use crate::jsonapi::openapi;
 use crate::jsonapi::query::{self, Endpoint, IncludeTree, Query};
 use crate::jsonapi::resource::{Cardinality, Registry, Relationship, ResourceType, Tenant};
+use crate::jsonapi::unit_of_work;
 use crate::store::idempotency::StoredAnswer;
 use crate::store::{Db, Dialect, StoreError};
 
@@ -493,20 +494,24 @@ async fn create(state: web::Data<AppState>, request: HttpRequest, payload: web::
         operators_only(resource, resource.http_writes.create, "created")?;
         principal.require(resource.scope_family, Access::Write)?;
         let tenant = principal.tenant();
-        idempotency::run(conn, organisation(&tenant), keyed.as_ref(), |conn| {
-            let query = call.query(resource, Endpoint::Resource)?;
-            call.require_reads(principal, resource, &query.include)?;
-            let changes = input::parse(&parse_json(&body)?, resource, Intent::Create)?;
-            let context = call.context(&tenant, &query);
-            let (created, doc) = handlers::create(conn, &context, resource, changes)?;
-            // create-responses-202: accepted, with its processing (a dialer's call) to come.
-            let status = if created.queued { 202 } else { 201 };
-            Ok(written(
-                status,
-                Some(resource.resource_url(&created.id)),
-                doc,
-            ))
-        })
+        unit_of_work::write(
+            conn,
+            idempotency::under(keyed.as_ref(), organisation(&tenant)),
+            |tx| {
+                let query = call.query(resource, Endpoint::Resource)?;
+                call.require_reads(principal, resource, &query.include)?;
+                let changes = input::parse(&parse_json(&body)?, resource, Intent::Create)?;
+                let context = call.context(&tenant, &query);
+                let (created, doc) = handlers::create(tx, &context, resource, changes)?;
+                // create-responses-202: accepted, with its processing (a dialer's call) to come.
+                let status = if created.queued { 202 } else { 201 };
+                Ok(written(
+                    status,
+                    Some(resource.resource_url(&created.id)),
+                    doc,
+                ))
+            },
+        )
     })
     .await?;
     Ok(write_answer(answer, replayed))
@@ -518,15 +523,19 @@ async fn update(state: web::Data<AppState>, request: HttpRequest, payload: web::
         let resource = call.resource()?;
         principal.require(resource.scope_family, Access::Write)?;
         let tenant = principal.tenant();
-        idempotency::run(conn, organisation(&tenant), keyed.as_ref(), |conn| {
-            let query = call.query(resource, Endpoint::Resource)?;
-            call.require_reads(principal, resource, &query.include)?;
-            let intent = Intent::Update { id: &call.id };
-            let changes = input::parse(&parse_json(&body)?, resource, intent)?;
-            let context = call.context(&tenant, &query);
-            let doc = handlers::update(conn, &context, resource, &call.id, changes)?;
-            Ok(written(200, None, doc))
-        })
+        unit_of_work::write(
+            conn,
+            idempotency::under(keyed.as_ref(), organisation(&tenant)),
+            |tx| {
+                let query = call.query(resource, Endpoint::Resource)?;
+                call.require_reads(principal, resource, &query.include)?;
+                let intent = Intent::Update { id: &call.id };
+                let changes = input::parse(&parse_json(&body)?, resource, intent)?;
+                let context = call.context(&tenant, &query);
+                let doc = handlers::update(tx, &context, resource, &call.id, changes)?;
+                Ok(written(200, None, doc))
+            },
+        )
     })
     .await?;
     Ok(write_answer(answer, replayed))
@@ -540,13 +549,17 @@ async fn delete(state: web::Data<AppState>, request: HttpRequest) -> Reply {
         operators_only(resource, resource.http_writes.delete, "deleted")?;
         principal.require(resource.scope_family, Access::Write)?;
         let tenant = principal.tenant();
-        idempotency::run(conn, organisation(&tenant), keyed.as_ref(), |conn| {
-            call.query(resource, Endpoint::NoDocument)?;
-            let query = Query::default();
-            let context = call.context(&tenant, &query);
-            handlers::delete(conn, &context, resource, &call.id)?;
-            Ok(idempotency::answer(204, None, Vec::new(), None))
-        })
+        unit_of_work::write(
+            conn,
+            idempotency::under(keyed.as_ref(), organisation(&tenant)),
+            |tx| {
+                call.query(resource, Endpoint::NoDocument)?;
+                let query = Query::default();
+                let context = call.context(&tenant, &query);
+                handlers::delete(tx, &context, resource, &call.id)?;
+                Ok(idempotency::answer(204, None, Vec::new(), None))
+            },
+        )
     })
     .await?;
     Ok(idempotency::respond(answer, replayed))
@@ -602,13 +615,17 @@ async fn relationship_write(
             Access::Read,
         )?;
         let tenant = principal.tenant();
-        idempotency::run(conn, organisation(&tenant), keyed.as_ref(), |conn| {
-            let query = call.query(resource, Endpoint::NoDocument)?;
-            let change = input::linkage_document(&parse_json(&body)?, relationship, how)?;
-            let context = call.context(&tenant, &query);
-            handlers::write_relationship(conn, &context, resource, &call.id, &change)?;
-            Ok(idempotency::answer(204, None, Vec::new(), None))
-        })
+        unit_of_work::write(
+            conn,
+            idempotency::under(keyed.as_ref(), organisation(&tenant)),
+            |tx| {
+                let query = call.query(resource, Endpoint::NoDocument)?;
+                let change = input::linkage_document(&parse_json(&body)?, relationship, how)?;
+                let context = call.context(&tenant, &query);
+                handlers::write_relationship(tx, &context, resource, &call.id, &change)?;
+                Ok(idempotency::answer(204, None, Vec::new(), None))
+            },
+        )
     })
     .await?;
     Ok(idempotency::respond(answer, replayed))

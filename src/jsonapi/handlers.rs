@@ -17,6 +17,7 @@ use super::resource::{
     now_in_micros, Attribute, AttributeKind, Cardinality, InitialValue, NewRow, Record,
     Relationship, ResourceType, ServerValue, Tenant, ToOneWrite, Write,
 };
+use super::unit_of_work::Tx;
 use crate::jsonapi::error::{over_budget_detail, ApiError};
 use crate::store::{self, Condition, Db, SqlValue};
 
@@ -285,16 +286,16 @@ pub fn fetch_relationship(
 /// `POST /api/{type}`: creates the resource in one transaction and answers its document.
 /// Returns the new resource's id and its document.
 pub fn create(
-    conn: &mut Db,
+    tx: &mut Tx<'_>,
     context: &Context<'_>,
     resource: &'static ResourceType,
     changes: Changes,
 ) -> Result<(Created, Rendered), ApiError> {
-    let created = create_record(conn, context, resource, changes)?;
+    let created = create_record(tx, context, resource, changes)?;
     let id = created.record.id().to_string();
     let queued = created.queued;
     let document = context.single(
-        conn,
+        tx,
         resource,
         Some(created.record),
         resource.resource_url(&id),
@@ -315,9 +316,9 @@ pub struct NewRecord {
     pub queued: bool,
 }
 
-/// Creates a resource in one transaction (a savepoint within an enclosing one) and loads it.
+/// Creates a resource within the request's unit of work and loads it.
 pub fn create_record(
-    conn: &mut Db,
+    tx: &mut Tx<'_>,
     context: &Context<'_>,
     resource: &'static ResourceType,
     mut changes: Changes,
@@ -331,78 +332,72 @@ pub fn create_record(
         pointer: Some("/data/id".into()),
         detail: format!("A {} with this id already exists.", resource.name),
     };
-    store::transaction(conn, |conn| {
-        // create-responses-409-exists: in any organisation, and without saying whose.
-        if client_id.is_some() && graph::load_one(conn, resource, &Tenant::Operator, &id)?.is_some()
-        {
-            return Err(taken());
-        }
-        check_related_exist(conn, context, &mut changes)?;
-        let row = new_row(resource, &id, changes);
-        let queued = match (resource.storage.create)(conn, row) {
-            // A concurrent create with the same id won the race.
-            Err(ApiError::Duplicate { pointer: None, .. }) if client_id.is_some() => Err(taken()),
-            other => other,
-        }?;
-        let record = context.find(conn, resource, &id)?;
-        Ok(NewRecord { record, queued })
-    })
+    // create-responses-409-exists: in any organisation, and without saying whose.
+    if client_id.is_some() && graph::load_one(tx, resource, &Tenant::Operator, &id)?.is_some() {
+        return Err(taken());
+    }
+    check_related_exist(tx, context, &mut changes)?;
+    let row = new_row(resource, &id, changes);
+    let queued = match (resource.storage.create)(tx, row) {
+        // A concurrent create with the same id won the race.
+        Err(ApiError::Duplicate { pointer: None, .. }) if client_id.is_some() => Err(taken()),
+        other => other,
+    }?;
+    let record = context.find(tx, resource, &id)?;
+    Ok(NewRecord { record, queued })
 }
 
 /// `PATCH /api/{type}/{id}`: changes only the members sent.
 pub fn update(
-    conn: &mut Db,
+    tx: &mut Tx<'_>,
     context: &Context<'_>,
     resource: &'static ResourceType,
     id: &str,
     changes: Changes,
 ) -> Result<Rendered, ApiError> {
-    let record = update_record(conn, context, resource, id, changes)?;
-    context.single(conn, resource, Some(record), context.self_link.clone())
+    let record = update_record(tx, context, resource, id, changes)?;
+    context.single(tx, resource, Some(record), context.self_link.clone())
 }
 
-/// Updates a resource in one transaction and loads it. Members clients cannot change are
+/// Updates a resource within the request's unit of work and loads it. Members clients cannot change are
 /// accepted with their stored values and refused (403) with any other.
 pub fn update_record(
-    conn: &mut Db,
+    tx: &mut Tx<'_>,
     context: &Context<'_>,
     resource: &'static ResourceType,
     id: &str,
     changes: Changes,
 ) -> Result<Box<dyn Record>, ApiError> {
-    store::transaction(conn, |conn| {
-        let existing = context.find_for_write(conn, resource, id)?;
-        let mut problems = Vec::new();
-        for sent in &changes.unchangeable {
-            if !same_value(sent, existing.value(sent.attribute.name)) {
-                problems.push(ApiError::forbidden(
-                    &sent.pointer,
-                    unchangeable_reason(sent.attribute),
-                ));
-            }
+    let existing = context.find_for_write(tx, resource, id)?;
+    let mut problems = Vec::new();
+    for sent in &changes.unchangeable {
+        if !same_value(sent, existing.value(sent.attribute.name)) {
+            problems.push(ApiError::forbidden(
+                &sent.pointer,
+                unchangeable_reason(sent.attribute),
+            ));
         }
-        for change in &changes.linkage {
-            if let Err(problem) = linkage::write(conn, context, resource, existing.as_ref(), change)
-            {
-                problems.push(problem);
-            }
+    }
+    for change in &changes.linkage {
+        if let Err(problem) = linkage::write(tx, context, resource, existing.as_ref(), change) {
+            problems.push(problem);
         }
-        if let Some(error) = ApiError::from_problems(problems) {
-            return Err(error);
-        }
-        let mut values: Vec<(&'static str, SqlValue)> = changes
-            .attributes
-            .into_iter()
-            .map(|(attribute, value)| (attribute.name, value))
-            .collect();
-        if !values.is_empty() {
-            resource.touch(&mut values);
-            let mut conditions = vec![Condition::Equals("id", SqlValue::text(existing.id()))];
-            conditions.extend(resource.tenant_condition(context.tenant));
-            (resource.storage.update)(conn, existing.as_ref(), &conditions, values)?;
-        }
-        context.find(conn, resource, existing.id())
-    })
+    }
+    if let Some(error) = ApiError::from_problems(problems) {
+        return Err(error);
+    }
+    let mut values: Vec<(&'static str, SqlValue)> = changes
+        .attributes
+        .into_iter()
+        .map(|(attribute, value)| (attribute.name, value))
+        .collect();
+    if !values.is_empty() {
+        resource.touch(&mut values);
+        let mut conditions = vec![Condition::Equals("id", SqlValue::text(existing.id()))];
+        conditions.extend(resource.tenant_condition(context.tenant));
+        (resource.storage.update)(tx, existing.as_ref(), &conditions, values)?;
+    }
+    context.find(tx, resource, existing.id())
 }
 
 /// Whether a value sent for an unchangeable attribute is the stored one (JSON objects compare
@@ -431,21 +426,19 @@ fn unchangeable_reason(attribute: &Attribute) -> String {
 
 /// `PATCH`, `POST` or `DELETE` on `/api/{type}/{id}/relationships/{relationship}`.
 pub fn write_relationship(
-    conn: &mut Db,
+    tx: &mut Tx<'_>,
     context: &Context<'_>,
     resource: &'static ResourceType,
     id: &str,
     change: &LinkageChange,
 ) -> Result<(), ApiError> {
-    store::transaction(conn, |conn| {
-        let parent = context.find(conn, resource, id)?;
-        linkage::write(conn, context, resource, parent.as_ref(), change)
-    })
+    let parent = context.find(tx, resource, id)?;
+    linkage::write(tx, context, resource, parent.as_ref(), change)
 }
 
 /// `DELETE /api/{type}/{id}`: what the resource owns goes with it (foreign keys cascade).
 pub fn delete(
-    conn: &mut Db,
+    tx: &mut Tx<'_>,
     context: &Context<'_>,
     resource: &'static ResourceType,
     id: &str,
@@ -455,14 +448,13 @@ pub fn delete(
     };
     let mut conditions = vec![Condition::Equals("id", SqlValue::text(canonical))];
     conditions.extend(resource.tenant_condition(context.tenant));
-    // The check (`If-Match`), the delete and what the type's hook does with it, at once.
-    store::transaction(conn, |conn| {
-        let existing = context.find_for_write(conn, resource, id)?;
-        match (resource.storage.delete)(conn, existing.as_ref(), &conditions)? {
-            0 => Err(not_found(resource, id)),
-            _ => Ok(()),
-        }
-    })
+    // The check (`If-Match`), the delete and what the type's hook does with it, in the
+    // request's unit of work.
+    let existing = context.find_for_write(tx, resource, id)?;
+    match (resource.storage.delete)(tx, existing.as_ref(), &conditions)? {
+        0 => Err(not_found(resource, id)),
+        _ => Ok(()),
+    }
 }
 
 fn now() -> SqlValue {

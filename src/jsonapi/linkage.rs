@@ -13,6 +13,7 @@ use super::context::Context;
 use super::error::ApiError;
 use super::graph::{self, canonical_id};
 use super::resource::{Cardinality, Record, Relationship, ResourceType, Tenant, ToOneWrite};
+use super::unit_of_work::Tx;
 use crate::store::{Condition, Db, Field, SqlValue};
 
 /// What a write does to a relationship's linkage.
@@ -160,7 +161,7 @@ fn fixed_reason(resource: &ResourceType, relationship: &Relationship) -> String 
 /// changes nothing) exactly when the stored linkage already is what was asked; a related
 /// resource that does not exist, or is another tenant's, is 404 at its identifier.
 pub fn write(
-    conn: &mut Db,
+    tx: &mut Tx<'_>,
     context: &Context<'_>,
     resource: &'static ResourceType,
     parent: &dyn Record,
@@ -191,7 +192,7 @@ pub fn write(
             let wanted = match named {
                 None => None,
                 Some(named) => {
-                    let found = graph::load_one(conn, target, tenant, &named.id)?;
+                    let found = graph::load_one(tx, target, tenant, &named.id)?;
                     let Some(found) = found else {
                         return Err(missing(target, named));
                     };
@@ -216,12 +217,12 @@ pub fn write(
             resource.touch(&mut values);
             let mut conditions = vec![Condition::Equals("id", SqlValue::text(parent.id()))];
             conditions.extend(resource.tenant_condition(tenant));
-            (resource.storage.update)(conn, parent, &conditions, values)?;
+            (resource.storage.update)(tx, parent, &conditions, values)?;
             Ok(())
         }
         (Cardinality::ToMany { .. }, Linkage::ToMany(named)) => {
             let inverse = registry.inverse_column(relationship)?;
-            let members = load_named(conn, target, tenant, named)?;
+            let members = load_named(tx, target, tenant, named)?;
             let of_parent = |record: &dyn Record| record.text(inverse) == Some(parent.id());
             let inverse_name = inverse_relationship(relationship);
             match how {
@@ -247,7 +248,7 @@ pub fn write(
                 },
                 LinkageWrite::Replace => {
                     let stored = (target.storage.count)(
-                        conn,
+                        tx,
                         &[Condition::Equals(inverse, SqlValue::text(parent.id()))],
                     )?;
                     let all_ours = members.iter().all(|m| of_parent(m.as_ref()));

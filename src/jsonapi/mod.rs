@@ -17,3 +17,4 @@ pub mod openapi;
 pub mod query;
 pub mod render;
 pub mod resource;
+pub mod unit_of_work;

@@ -8,8 +8,9 @@ use crate::jsonapi::resource::{
     Attribute, AttributeKind as Kind, Cardinality, HttpWrites, InitialValue as Initially,
     Relationship, Resource, ResourceType, Storage, ToOneWrite, Write,
 };
+use crate::jsonapi::unit_of_work::Tx;
 use crate::resources::conversation::{counters, MODES};
-use crate::store::{Db, Direction, JsonText, UtcTime};
+use crate::store::{Direction, JsonText, UtcTime};
 
 crate::stored_model! {
     /// A row of `ai_agents`.
@@ -113,7 +114,7 @@ impl Resource for AiAgent {
     const DESCRIPTION: &'static ResourceType = &RESOURCE;
 
     /// Without `available_modes`, an agent has its default mode alone.
-    fn before_insert(&mut self, _conn: &mut Db) -> Result<(), ApiError> {
+    fn before_insert(&mut self, _tx: &mut Tx<'_>) -> Result<(), ApiError> {
         if self.available_modes.0.is_empty() {
             self.available_modes =
                 JsonText(Value::from(vec![self.default_mode.clone()]).to_string());
@@ -121,11 +122,15 @@ impl Resource for AiAgent {
         self.check_modes()
     }
 
-    fn before_update(&self, changes: &mut AiAgentChanges, _conn: &mut Db) -> Result<(), ApiError> {
+    fn before_update(
+        &self,
+        changes: &mut AiAgentChanges,
+        _tx: &mut Tx<'_>,
+    ) -> Result<(), ApiError> {
         self.merged(changes).check_modes()
     }
 
-    fn after_delete(&self, conn: &mut Db) -> Result<(), ApiError> {
-        counters::forget_agent(conn, self)
+    fn after_delete(&self, tx: &mut Tx<'_>) -> Result<(), ApiError> {
+        counters::forget_agent(tx, self)
     }
 }

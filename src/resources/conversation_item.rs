@@ -11,9 +11,10 @@ use crate::jsonapi::resource::{
     now_in_micros, Attribute, AttributeKind as Kind, HttpWrites, InitialValue as Initially,
     Relationship, Resource, ResourceType, ServerValue, Storage, ToOneWrite, Write,
 };
+use crate::jsonapi::unit_of_work::Tx;
 use crate::resources::conversation::counters;
 use crate::store::schema::conversation_items;
-use crate::store::{Db, Direction, JsonText, StoreError, UtcTime};
+use crate::store::{Direction, JsonText, StoreError, UtcTime};
 
 crate::stored_model! {
     /// A row of `conversation_items`.
@@ -135,7 +136,7 @@ impl Resource for ConversationItem {
     const DESCRIPTION: &'static ResourceType = &RESOURCE;
 
     /// Checks the time and the segment id, then appends the item to its conversation.
-    fn before_insert(&mut self, conn: &mut Db) -> Result<(), ApiError> {
+    fn before_insert(&mut self, tx: &mut Tx<'_>) -> Result<(), ApiError> {
         let latest = now_in_micros() + Duration::minutes(MAX_FUTURE_MINUTES);
         if self.occurred_at.0 > latest {
             return Err(ApiError::invalid_member(
@@ -155,7 +156,7 @@ impl Resource for ConversationItem {
             ));
         }
         // The conversation's lock, taken here, orders this check against concurrent appends.
-        counters::append(conn, self)?;
+        counters::append(tx, self)?;
         if let Some(item_id) = &self.item_id {
             let existing = conversation_items::table
                 .filter(conversation_items::conversation_id.eq(&self.conversation_id))
@@ -163,7 +164,7 @@ impl Resource for ConversationItem {
                 .filter(conversation_items::content_index.eq(self.content_index))
                 .filter(conversation_items::deleted_at.is_null())
                 .select(conversation_items::id)
-                .first::<String>(conn)
+                .first::<String>(tx.conn())
                 .optional()
                 .map_err(StoreError::from)?;
             if let Some(id) = existing {
@@ -177,7 +178,7 @@ impl Resource for ConversationItem {
         Ok(())
     }
 
-    fn after_delete(&self, conn: &mut Db) -> Result<(), ApiError> {
-        counters::remove(conn, self)
+    fn after_delete(&self, tx: &mut Tx<'_>) -> Result<(), ApiError> {
+        counters::remove(tx, self)
     }
 }

@@ -6,7 +6,8 @@ use crate::jsonapi::resource::{
     Attribute, AttributeKind, Cardinality, HttpWrites, InitialValue, Relationship, Resource,
     ResourceType, ServerValue, Storage, Write,
 };
-use crate::store::{Db, Direction, UtcTime};
+use crate::jsonapi::unit_of_work::Tx;
+use crate::store::{Direction, UtcTime};
 
 crate::stored_model! {
     /// A row of `organisations`.
@@ -85,7 +86,7 @@ impl Resource for Organisation {
     const DESCRIPTION: &'static ResourceType = &RESOURCE;
 
     /// A slug left out is made from the name.
-    fn before_insert(&mut self, _conn: &mut Db) -> Result<(), ApiError> {
+    fn before_insert(&mut self, _tx: &mut Tx<'_>) -> Result<(), ApiError> {
         if self.slug.is_empty() {
             self.slug = slug_from_name(&self.name);
         }

@@ -13,7 +13,7 @@ use crate::jsonapi::input::{self, Intent};
 use crate::jsonapi::linkage::{self, LinkageChange, LinkageWrite};
 use crate::jsonapi::render::Writer;
 use crate::jsonapi::resource::{Cardinality, Record, Registry, ResourceType};
-use crate::store::{self, Db};
+use crate::jsonapi::unit_of_work::Tx;
 
 /// What an operation does, for the caller's permission checks.
 #[derive(Clone, Copy, Debug)]
@@ -40,24 +40,22 @@ enum Done {
 /// Runs the operations of `body` (at most `max`) for `context`'s tenant; `permit` checks each
 /// operation's action before it runs.
 pub fn execute(
-    conn: &mut Db,
+    tx: &mut Tx<'_>,
     context: &Context<'_>,
     body: &Value,
     max: usize,
     permit: &dyn Fn(Action) -> Result<(), ApiError>,
 ) -> Result<Outcome, ApiError> {
     let operations = operations(body, max)?;
-    let done = store::transaction(conn, |conn| {
-        let mut local = LocalIds::default();
-        let mut done = Vec::with_capacity(operations.len());
-        for (index, value) in operations.iter().enumerate() {
-            let at = format!("/atomic:operations/{index}");
-            let result = operation(context.registry, value)
-                .and_then(|parsed| perform(conn, context, &mut local, parsed, permit));
-            done.push(result.map_err(|error| error.within(&at))?);
-        }
-        Ok::<_, ApiError>(done)
-    })?;
+    // The operations share the request's unit of work: the first failure undoes them all.
+    let mut local = LocalIds::default();
+    let mut done = Vec::with_capacity(operations.len());
+    for (index, value) in operations.iter().enumerate() {
+        let at = format!("/atomic:operations/{index}");
+        let result = operation(context.registry, value)
+            .and_then(|parsed| perform(tx, context, &mut local, parsed, permit));
+        done.push(result.map_err(|error| error.within(&at))?);
+    }
     if done.iter().all(|one| matches!(one, Done::Nothing)) {
         return Ok(Outcome::NoContent);
     }
@@ -91,7 +89,7 @@ pub fn execute(
 }
 
 fn perform(
-    conn: &mut Db,
+    tx: &mut Tx<'_>,
     context: &Context<'_>,
     local: &mut LocalIds,
     operation: Operation<'_>,
@@ -131,7 +129,7 @@ fn perform(
                 linkage: linkage::parse(relationship, data.as_ref(), "/data")?,
                 pointer: "/data".into(),
             };
-            handlers::write_relationship(conn, context, resource, &id, &change)?;
+            handlers::write_relationship(tx, context, resource, &id, &change)?;
             Ok(Done::Nothing)
         }
         (Code::Add, Some(Target::Resource(..))) => Err(ApiError::invalid_document(
@@ -144,7 +142,7 @@ fn perform(
             let lid = data.get("lid").and_then(Value::as_str).map(str::to_string);
             let document = with_resolved_relationships(registry, local, data)?;
             let changes = input::parse(&document, resource, Intent::Create)?;
-            let record = handlers::create_record(conn, context, resource, changes)?.record;
+            let record = handlers::create_record(tx, context, resource, changes)?.record;
             if let Some(lid) = lid {
                 local.assign(resource, &lid, record.id())?;
             }
@@ -171,7 +169,7 @@ fn perform(
                 data.insert("id".into(), Value::String(id.clone()));
             }
             let changes = input::parse(&document, resource, Intent::Update { id: &id })?;
-            let record = handlers::update_record(conn, context, resource, &id, changes)?;
+            let record = handlers::update_record(tx, context, resource, &id, changes)?;
             Ok(Done::Resource(resource, record))
         }
         (Code::Remove, Some(Target::Resource(resource, identity))) => {
@@ -183,7 +181,7 @@ fn perform(
             }
             permit(Action::Delete(resource))?;
             let id = local.resolve(resource, &identity, "/ref/lid")?;
-            handlers::delete(conn, context, resource, &id)?;
+            handlers::delete(tx, context, resource, &id)?;
             Ok(Done::Nothing)
         }
         (Code::Remove, _) => Err(ApiError::invalid_document(

@@ -7,6 +7,7 @@ use std::fmt::Debug;
 
 use super::ResourceType;
 use crate::jsonapi::error::ApiError;
+use crate::jsonapi::unit_of_work::Tx;
 use crate::store::{Condition, Db, Expr, Field, Selection, SqlValue, StoreResult, Stored};
 
 /// The values of a row about to be inserted, by column. Hooks read and complete it.
@@ -86,13 +87,13 @@ pub trait Resource: Stored + Debug + Default {
 
     /// Resource-specific work before a row is inserted, inside the create transaction:
     /// server-made values and values derived from related rows.
-    fn before_insert(&mut self, _conn: &mut Db) -> Result<(), ApiError> {
+    fn before_insert(&mut self, _tx: &mut Tx<'_>) -> Result<(), ApiError> {
         Ok(())
     }
 
     /// Resource-specific work once the row is inserted, inside the create transaction: rows
     /// of other types that refer to it (a conversation's greeting).
-    fn after_insert(&self, _conn: &mut Db) -> Result<(), ApiError> {
+    fn after_insert(&self, _tx: &mut Tx<'_>) -> Result<(), ApiError> {
         Ok(())
     }
 
@@ -104,13 +105,17 @@ pub trait Resource: Stored + Debug + Default {
 
     /// Resource-specific work before `self` takes `changes`, inside the update transaction:
     /// rules that depend on what is stored (transitions), and values the server derives.
-    fn before_update(&self, _changes: &mut Self::Changes, _conn: &mut Db) -> Result<(), ApiError> {
+    fn before_update(
+        &self,
+        _changes: &mut Self::Changes,
+        _tx: &mut Tx<'_>,
+    ) -> Result<(), ApiError> {
         Ok(())
     }
 
     /// Resource-specific work once `self` is deleted, inside the delete transaction: what it
     /// takes along, and counters it leaves.
-    fn after_delete(&self, _conn: &mut Db) -> Result<(), ApiError> {
+    fn after_delete(&self, _tx: &mut Tx<'_>) -> Result<(), ApiError> {
         Ok(())
     }
 }
@@ -121,7 +126,7 @@ pub type Records = Vec<Box<dyn Record>>;
 pub type Values = Vec<(&'static str, SqlValue)>;
 
 /// [`Storage::update`]'s signature.
-pub type UpdateFn = fn(&mut Db, &dyn Record, &[Condition], Values) -> Result<usize, ApiError>;
+pub type UpdateFn = fn(&mut Tx<'_>, &dyn Record, &[Condition], Values) -> Result<usize, ApiError>;
 
 /// A type's typed operations, as plain functions the generic layer can call without knowing
 /// the model: each is [`Resource`]'s own, instantiated for one model.
@@ -132,13 +137,13 @@ pub struct Storage {
     pub count: fn(&mut Db, &[Condition]) -> StoreResult<i64>,
     /// Builds the model from the values, runs its `before_insert` hook and inserts it; true
     /// when the new resource is queued ([`Resource::queued`]).
-    pub create: fn(&mut Db, NewRow) -> Result<bool, ApiError>,
+    pub create: fn(&mut Tx<'_>, NewRow) -> Result<bool, ApiError>,
     /// Changes the stored resource (`existing`, loaded in the same transaction) that the
     /// conditions pick, through its `before_update` hook.
     pub update: UpdateFn,
     /// Deletes the stored resource the conditions pick (softly where the type says so), then
     /// runs its `after_delete` hook.
-    pub delete: fn(&mut Db, &dyn Record, &[Condition]) -> Result<usize, ApiError>,
+    pub delete: fn(&mut Tx<'_>, &dyn Record, &[Condition]) -> Result<usize, ApiError>,
     /// Removes rows for good, whatever their soft-deletion state (operators' `purge`).
     pub purge: fn(&mut Db, &[Condition]) -> StoreResult<usize>,
 }
@@ -180,16 +185,16 @@ fn unknown_column(resource: &ResourceType, column: &str) -> ApiError {
     ))
 }
 
-fn create_record<M: Resource>(conn: &mut Db, row: NewRow) -> Result<bool, ApiError> {
+fn create_record<M: Resource>(tx: &mut Tx<'_>, row: NewRow) -> Result<bool, ApiError> {
     let mut model = M::default();
     for (column, value) in row.into_values() {
         if !model.set(column, value) {
             return Err(unknown_column(M::DESCRIPTION, column));
         }
     }
-    model.before_insert(conn)?;
-    M::insert(conn, std::slice::from_ref(&model))?;
-    model.after_insert(conn)?;
+    model.before_insert(tx)?;
+    M::insert(tx, std::slice::from_ref(&model))?;
+    model.after_insert(tx)?;
     Ok(model.queued())
 }
 
@@ -201,7 +206,7 @@ fn typed<M: Resource>(record: &dyn Record) -> Result<&M, ApiError> {
 }
 
 fn update_records<M: Resource>(
-    conn: &mut Db,
+    tx: &mut Tx<'_>,
     existing: &dyn Record,
     conditions: &[Condition],
     values: Vec<(&'static str, SqlValue)>,
@@ -212,12 +217,12 @@ fn update_records<M: Resource>(
             return Err(unknown_column(M::DESCRIPTION, column));
         }
     }
-    typed::<M>(existing)?.before_update(&mut changes, conn)?;
-    Ok(M::update(conn, conditions, &changes)?)
+    typed::<M>(existing)?.before_update(&mut changes, tx)?;
+    Ok(M::update(tx, conditions, &changes)?)
 }
 
 fn delete_records<M: Resource>(
-    conn: &mut Db,
+    tx: &mut Tx<'_>,
     existing: &dyn Record,
     conditions: &[Condition],
 ) -> Result<usize, ApiError> {
@@ -233,12 +238,12 @@ fn delete_records<M: Resource>(
             }
             let mut conditions = conditions.to_vec();
             conditions.push(Condition::IsNull(Expr::Column(column), true));
-            M::update(conn, &conditions, &changes)?
+            M::update(tx, &conditions, &changes)?
         }
-        None => M::delete(conn, conditions)?,
+        None => M::delete(tx, conditions)?,
     };
     if deleted > 0 {
-        typed::<M>(existing)?.after_delete(conn)?;
+        typed::<M>(existing)?.after_delete(tx)?;
     }
     Ok(deleted)
 }

@@ -10,17 +10,18 @@ use super::lifecycle::is_terminal;
 use super::Conversation;
 use crate::jsonapi::error::ApiError;
 use crate::jsonapi::resource::{now_in_micros, Resource};
+use crate::jsonapi::unit_of_work::Tx;
 use crate::resources::ai_agent::AiAgent;
 use crate::resources::conversation_item::ConversationItem;
 use crate::store::schema::{ai_agents, conversation_items, conversations};
-use crate::store::{Db, JsonText, StoreError, Stored, UtcTime};
+use crate::store::{JsonText, StoreError, Stored, UtcTime};
 
 const USER: &str = "user";
 
 /// Appends `item` to its conversation: takes the next position and the conversation's
 /// organisation, refuses (409) a conversation that has ended, and counts the item. The item's
 /// `created_at` is read after the lock, so no item can land after its conversation's end.
-pub fn append(conn: &mut Db, item: &mut ConversationItem) -> Result<(), ApiError> {
+pub fn append(tx: &mut Tx<'_>, item: &mut ConversationItem) -> Result<(), ApiError> {
     let user_turn = i64::from(item.role == USER);
     let conversation = conversations::table
         .find(&item.conversation_id)
@@ -31,7 +32,7 @@ pub fn append(conn: &mut Db, item: &mut ConversationItem) -> Result<(), ApiError
             conversations::item_count.eq(conversations::item_count + 1),
             conversations::user_turn_count.eq(conversations::user_turn_count + user_turn),
         ))
-        .execute(conn)
+        .execute(tx.conn())
         .map_err(StoreError::from)?;
     let (position, organisation, status, last_item_at) = conversation
         .select((
@@ -40,7 +41,7 @@ pub fn append(conn: &mut Db, item: &mut ConversationItem) -> Result<(), ApiError
             conversations::status,
             conversations::last_item_at,
         ))
-        .first::<(i64, String, String, Option<UtcTime>)>(conn)
+        .first::<(i64, String, String, Option<UtcTime>)>(tx.conn())
         .optional()
         .map_err(StoreError::from)?
         .ok_or_else(|| ApiError::NotFound {
@@ -61,7 +62,7 @@ pub fn append(conn: &mut Db, item: &mut ConversationItem) -> Result<(), ApiError
     if last_item_at.is_none_or(|last| item.occurred_at > last) {
         diesel::update(conversation)
             .set(conversations::last_item_at.eq(Some(item.occurred_at)))
-            .execute(conn)
+            .execute(tx.conn())
             .map_err(StoreError::from)?;
     }
     Ok(())
@@ -71,7 +72,7 @@ pub fn append(conn: &mut Db, item: &mut ConversationItem) -> Result<(), ApiError
 /// takes the row lock, after which every concurrent append has committed, so the latest
 /// `occurred_at` read next is complete (read before the lock, it could miss one and overwrite
 /// a later value).
-pub fn remove(conn: &mut Db, item: &ConversationItem) -> Result<(), ApiError> {
+pub fn remove(tx: &mut Tx<'_>, item: &ConversationItem) -> Result<(), ApiError> {
     let user_turn = i64::from(item.role == USER);
     let conversation = conversations::table.find(&item.conversation_id);
     diesel::update(conversation)
@@ -79,27 +80,27 @@ pub fn remove(conn: &mut Db, item: &ConversationItem) -> Result<(), ApiError> {
             conversations::item_count.eq(conversations::item_count - 1),
             conversations::user_turn_count.eq(conversations::user_turn_count - user_turn),
         ))
-        .execute(conn)
+        .execute(tx.conn())
         .map_err(StoreError::from)?;
     let last_item_at = conversation_items::table
         .filter(conversation_items::conversation_id.eq(&item.conversation_id))
         .filter(conversation_items::deleted_at.is_null())
         .select(max(conversation_items::occurred_at))
-        .first::<Option<UtcTime>>(conn)
+        .first::<Option<UtcTime>>(tx.conn())
         .map_err(StoreError::from)?;
     diesel::update(conversation)
         .set(conversations::last_item_at.eq(last_item_at))
-        .execute(conn)
+        .execute(tx.conn())
         .map_err(StoreError::from)?;
     Ok(())
 }
 
 /// A deleted conversation's items are deleted with it, the same soft way.
-pub fn delete_items_of(conn: &mut Db, conversation: &Conversation) -> Result<(), ApiError> {
+pub fn delete_items_of(tx: &mut Tx<'_>, conversation: &Conversation) -> Result<(), ApiError> {
     let deleted_at = conversations::table
         .find(&conversation.id)
         .select(conversations::deleted_at)
-        .first::<Option<UtcTime>>(conn)
+        .first::<Option<UtcTime>>(tx.conn())
         .map_err(StoreError::from)?;
     diesel::update(
         conversation_items::table
@@ -107,7 +108,7 @@ pub fn delete_items_of(conn: &mut Db, conversation: &Conversation) -> Result<(),
             .filter(conversation_items::deleted_at.is_null()),
     )
     .set(conversation_items::deleted_at.eq(deleted_at))
-    .execute(conn)
+    .execute(tx.conn())
     .map_err(StoreError::from)?;
     Ok(())
 }
@@ -117,7 +118,7 @@ const GREETED: &[&str] = &["text", "chat", "widget"];
 
 /// A new text, chat or widget conversation whose agent has a greeting opens with it, as its
 /// first item (role `assistant`).
-pub fn greet(conn: &mut Db, conversation: &Conversation) -> Result<(), ApiError> {
+pub fn greet(tx: &mut Tx<'_>, conversation: &Conversation) -> Result<(), ApiError> {
     let Some(agent) = &conversation.ai_agent_id else {
         return Ok(());
     };
@@ -128,7 +129,7 @@ pub fn greet(conn: &mut Db, conversation: &Conversation) -> Result<(), ApiError>
         .find(agent)
         .filter(ai_agents::organisation_id.eq(&conversation.organisation_id))
         .select(ai_agents::greeting)
-        .first::<Option<String>>(conn)
+        .first::<Option<String>>(tx.conn())
         .optional()
         .map_err(StoreError::from)?
         .flatten()
@@ -152,16 +153,16 @@ pub fn greet(conn: &mut Db, conversation: &Conversation) -> Result<(), ApiError>
         parts: JsonText(parts),
         ..ConversationItem::default()
     };
-    item.before_insert(conn)?;
-    ConversationItem::insert(conn, std::slice::from_ref(&item))?;
+    item.before_insert(tx)?;
+    ConversationItem::insert(tx, std::slice::from_ref(&item))?;
     Ok(())
 }
 
 /// An agent's conversations forget it when it is deleted.
-pub fn forget_agent(conn: &mut Db, agent: &AiAgent) -> Result<(), ApiError> {
+pub fn forget_agent(tx: &mut Tx<'_>, agent: &AiAgent) -> Result<(), ApiError> {
     diesel::update(conversations::table.filter(conversations::ai_agent_id.eq(&agent.id)))
         .set(conversations::ai_agent_id.eq(None::<String>))
-        .execute(conn)
+        .execute(tx.conn())
         .map_err(StoreError::from)?;
     Ok(())
 }

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use super::{Conversation, ConversationChanges};
 use crate::jsonapi::error::ApiError;
 use crate::jsonapi::resource::now_in_micros;
+use crate::jsonapi::unit_of_work::Tx;
 use crate::store::schema::conversations;
 use crate::store::{Db, StoreError, UtcTime};
 
@@ -74,7 +75,7 @@ pub fn start(conversation: &mut Conversation) -> Result<(), ApiError> {
 pub fn change(
     stored: &Conversation,
     changes: &mut ConversationChanges,
-    conn: &mut Db,
+    tx: &mut Tx<'_>,
 ) -> Result<(), ApiError> {
     let now = UtcTime(now_in_micros());
     if let Some(archived) = changes.archived {
@@ -89,7 +90,7 @@ pub fn change(
     };
     // The state as it is now, read under the row's write lock: a concurrent transition or
     // append has either committed before this, or waits until this transaction ends.
-    let (current, started_at) = lock_state(conn, &stored.id)?;
+    let (current, started_at) = lock_state(tx, &stored.id)?;
     if wanted == current {
         return Ok(());
     }

@@ -7,7 +7,8 @@ use crate::jsonapi::resource::{
     Attribute, AttributeKind as Kind, HttpWrites, InitialValue as Initially, MemberKind,
     Relationship, Resource, ResourceType, ServerValue, ShapedMember, Storage, ToOneWrite, Write,
 };
-use crate::store::{Db, Direction, JsonText, UtcTime};
+use crate::jsonapi::unit_of_work::Tx;
+use crate::store::{Direction, JsonText, UtcTime};
 
 pub mod channel;
 pub mod counters;
@@ -189,7 +190,7 @@ impl Resource for Conversation {
     /// The public id is shared with the people in the conversation (links, widgets), so it
     /// carries 122 random bits and nothing that can be guessed from the primary id. Then the
     /// channel's rules and the lifecycle's starting state.
-    fn before_insert(&mut self, _conn: &mut Db) -> Result<(), ApiError> {
+    fn before_insert(&mut self, _tx: &mut Tx<'_>) -> Result<(), ApiError> {
         self.public_id = format!("conv_{}", uuid::Uuid::new_v4().simple());
         let mut problems = channel::check(self);
         if let Err(problem) = lifecycle::start(self) {
@@ -202,8 +203,8 @@ impl Resource for Conversation {
     }
 
     /// An agent's greeting opens the conversation (seed 003 returns it at once).
-    fn after_insert(&self, conn: &mut Db) -> Result<(), ApiError> {
-        counters::greet(conn, self)
+    fn after_insert(&self, tx: &mut Tx<'_>) -> Result<(), ApiError> {
+        counters::greet(tx, self)
     }
 
     /// A telephone conversation waits for a dialer to start it.
@@ -214,9 +215,9 @@ impl Resource for Conversation {
     fn before_update(
         &self,
         changes: &mut ConversationChanges,
-        conn: &mut Db,
+        tx: &mut Tx<'_>,
     ) -> Result<(), ApiError> {
-        lifecycle::change(self, changes, conn)?;
+        lifecycle::change(self, changes, tx)?;
         match ApiError::from_problems(channel::check(&self.merged(changes))) {
             Some(error) => Err(error),
             None => Ok(()),
@@ -224,7 +225,7 @@ impl Resource for Conversation {
     }
 
     /// Its items go with it, softly as it does.
-    fn after_delete(&self, conn: &mut Db) -> Result<(), ApiError> {
-        counters::delete_items_of(conn, self)
+    fn after_delete(&self, tx: &mut Tx<'_>) -> Result<(), ApiError> {
+        counters::delete_items_of(tx, self)
     }
 }
