@@ -208,6 +208,18 @@ impl Call {
         }
     }
 
+    /// The query of a request that answers `resource`'s document, with the read scopes it
+    /// needs checked.
+    fn document_query(
+        &self,
+        principal: &Principal,
+        resource: &'static ResourceType,
+    ) -> Result<Query, ApiError> {
+        let query = self.query(resource, Endpoint::Resource)?;
+        self.require_reads(principal, resource, &query.include)?;
+        Ok(query)
+    }
+
     /// Reading a type needs its read scope, and so does every type an `include` reaches.
     fn require_reads(
         &self,
@@ -222,6 +234,16 @@ impl Call {
         }
         Ok(())
     }
+}
+
+/// A write's unit of work, under its `Idempotency-Key` when it has one.
+pub(super) fn in_unit(
+    conn: &mut Db,
+    keyed: Option<&idempotency::Keyed>,
+    tenant: &Tenant,
+    work: impl FnOnce(&mut unit_of_work::Tx<'_>) -> Result<StoredAnswer, ApiError>,
+) -> Result<(StoredAnswer, bool), ApiError> {
+    unit_of_work::write(conn, idempotency::under(keyed, organisation(tenant)), work)
 }
 
 /// Some writes are for operators at the command line, never over HTTP.
@@ -494,24 +516,19 @@ async fn create(state: web::Data<AppState>, request: HttpRequest, payload: web::
         operators_only(resource, resource.http_writes.create, "created")?;
         principal.require(resource.scope_family, Access::Write)?;
         let tenant = principal.tenant();
-        unit_of_work::write(
-            conn,
-            idempotency::under(keyed.as_ref(), organisation(&tenant)),
-            |tx| {
-                let query = call.query(resource, Endpoint::Resource)?;
-                call.require_reads(principal, resource, &query.include)?;
-                let changes = input::parse(&parse_json(&body)?, resource, Intent::Create)?;
-                let context = call.context(&tenant, &query);
-                let (created, doc) = handlers::create(tx, &context, resource, changes)?;
-                // create-responses-202: accepted, with its processing (a dialer's call) to come.
-                let status = if created.queued { 202 } else { 201 };
-                Ok(written(
-                    status,
-                    Some(resource.resource_url(&created.id)),
-                    doc,
-                ))
-            },
-        )
+        in_unit(conn, keyed.as_ref(), &tenant, |tx| {
+            let query = call.document_query(principal, resource)?;
+            let changes = input::parse(&parse_json(&body)?, resource, Intent::Create)?;
+            let context = call.context(&tenant, &query);
+            let (created, doc) = handlers::create(tx, &context, resource, changes)?;
+            // create-responses-202: accepted, with its processing (a dialer's call) to come.
+            let status = if created.queued { 202 } else { 201 };
+            Ok(written(
+                status,
+                Some(resource.resource_url(&created.id)),
+                doc,
+            ))
+        })
     })
     .await?;
     Ok(write_answer(answer, replayed))
@@ -523,19 +540,14 @@ async fn update(state: web::Data<AppState>, request: HttpRequest, payload: web::
         let resource = call.resource()?;
         principal.require(resource.scope_family, Access::Write)?;
         let tenant = principal.tenant();
-        unit_of_work::write(
-            conn,
-            idempotency::under(keyed.as_ref(), organisation(&tenant)),
-            |tx| {
-                let query = call.query(resource, Endpoint::Resource)?;
-                call.require_reads(principal, resource, &query.include)?;
-                let intent = Intent::Update { id: &call.id };
-                let changes = input::parse(&parse_json(&body)?, resource, intent)?;
-                let context = call.context(&tenant, &query);
-                let doc = handlers::update(tx, &context, resource, &call.id, changes)?;
-                Ok(written(200, None, doc))
-            },
-        )
+        in_unit(conn, keyed.as_ref(), &tenant, |tx| {
+            let query = call.document_query(principal, resource)?;
+            let intent = Intent::Update { id: &call.id };
+            let changes = input::parse(&parse_json(&body)?, resource, intent)?;
+            let context = call.context(&tenant, &query);
+            let doc = handlers::update(tx, &context, resource, &call.id, changes)?;
+            Ok(written(200, None, doc))
+        })
     })
     .await?;
     Ok(write_answer(answer, replayed))
@@ -549,17 +561,13 @@ async fn delete(state: web::Data<AppState>, request: HttpRequest) -> Reply {
         operators_only(resource, resource.http_writes.delete, "deleted")?;
         principal.require(resource.scope_family, Access::Write)?;
         let tenant = principal.tenant();
-        unit_of_work::write(
-            conn,
-            idempotency::under(keyed.as_ref(), organisation(&tenant)),
-            |tx| {
-                call.query(resource, Endpoint::NoDocument)?;
-                let query = Query::default();
-                let context = call.context(&tenant, &query);
-                handlers::delete(tx, &context, resource, &call.id)?;
-                Ok(idempotency::answer(204, None, Vec::new(), None))
-            },
-        )
+        in_unit(conn, keyed.as_ref(), &tenant, |tx| {
+            call.query(resource, Endpoint::NoDocument)?;
+            let query = Query::default();
+            let context = call.context(&tenant, &query);
+            handlers::delete(tx, &context, resource, &call.id)?;
+            Ok(idempotency::answer(204, None, Vec::new(), None))
+        })
     })
     .await?;
     Ok(idempotency::respond(answer, replayed))
@@ -615,17 +623,13 @@ async fn relationship_write(
             Access::Read,
         )?;
         let tenant = principal.tenant();
-        unit_of_work::write(
-            conn,
-            idempotency::under(keyed.as_ref(), organisation(&tenant)),
-            |tx| {
-                let query = call.query(resource, Endpoint::NoDocument)?;
-                let change = input::linkage_document(&parse_json(&body)?, relationship, how)?;
-                let context = call.context(&tenant, &query);
-                handlers::write_relationship(tx, &context, resource, &call.id, &change)?;
-                Ok(idempotency::answer(204, None, Vec::new(), None))
-            },
-        )
+        in_unit(conn, keyed.as_ref(), &tenant, |tx| {
+            let query = call.query(resource, Endpoint::NoDocument)?;
+            let change = input::linkage_document(&parse_json(&body)?, relationship, how)?;
+            let context = call.context(&tenant, &query);
+            handlers::write_relationship(tx, &context, resource, &call.id, &change)?;
+            Ok(idempotency::answer(204, None, Vec::new(), None))
+        })
     })
     .await?;
     Ok(idempotency::respond(answer, replayed))
