@@ -100,7 +100,7 @@ sockets = open_clients()
 timeline(hold + 5, "round 2: clients holding past the write timeout")
 closed = 0
 for s in sockets:
-    s.settimeout(5)
+    s.settimeout(1)
     try:
         while s.recv(1 << 20):
             pass
