@@ -4,7 +4,8 @@
 //!
 //! Used for a heavy key's turn (its next request waits until this answer is written, so a
 //! client that reads nothing holds one rendered answer of its key's, not one per pipelined
-//! request) and for a chunked request's unread body (see `negotiate`).
+//! request), for a large answer's place in the budget of unsent bytes (`in_flight`), and for a
+//! chunked request's unread body (see `negotiate`).
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -14,9 +15,10 @@ use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
-use actix_web::{Error, HttpMessage};
+use actix_web::{web, Error, HttpMessage};
 
 use super::in_flight::Turn;
+use super::AppState;
 
 pub struct Held<B, T> {
     pub body: B,
@@ -67,7 +69,17 @@ pub async fn turns_held_until_written(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let slot = TurnSlot::default();
     request.extensions_mut().insert(slot.clone());
+    let state = request.app_data::<web::Data<AppState>>().cloned();
     let response = next.call(request).await?;
     let turn = slot.take();
-    Ok(response.map_body(|_, body| Held { body, _held: turn }))
+    let unsent = match (response.response().body().size(), &state) {
+        (BodySize::Sized(bytes), Some(state)) => state
+            .in_flight
+            .unsent(usize::try_from(bytes).unwrap_or(usize::MAX)),
+        _ => None,
+    };
+    Ok(response.map_body(|_, body| Held {
+        body,
+        _held: (turn, unsent),
+    }))
 }

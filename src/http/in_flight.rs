@@ -14,7 +14,7 @@
 //!   than the wait would (the rate limit bounds how many they send).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -36,6 +36,28 @@ pub struct InFlight {
     keys: Mutex<HashMap<String, Arc<KeyState>>>,
     /// Started with the first heavy read; none if its threads could not be started.
     heavy_reads: OnceLock<Option<HeavyReads>>,
+    /// Bytes of large answers rendered and not yet written to their clients.
+    unsent: Arc<AtomicUsize>,
+}
+
+/// Past this many bytes of large answers waiting for their clients, every key waits its turn,
+/// cheap or not: clients that read slowly (or not at all) cannot make the process hold more
+/// than about this, plus one answer per key.
+pub const UNSENT_BUDGET: usize = 64 << 20;
+
+/// Answers at least this large count against [`UNSENT_BUDGET`] until they are written.
+pub const LARGE_ANSWER: usize = 64 << 10;
+
+/// A large answer's bytes, counted as unsent until this is dropped (with the answer's body).
+pub struct Unsent {
+    counter: Arc<AtomicUsize>,
+    bytes: usize,
+}
+
+impl Drop for Unsent {
+    fn drop(&mut self) {
+        self.counter.fetch_sub(self.bytes, Ordering::Relaxed);
+    }
 }
 
 struct KeyState {
@@ -47,6 +69,11 @@ struct KeyState {
 impl KeyState {
     fn heavy(&self) -> bool {
         self.cost.load(Ordering::Relaxed) > HEAVY.as_micros() as u64
+    }
+
+    /// No request of the key has been measured yet (a measured cost is at least 1 µs).
+    fn unmeasured(&self) -> bool {
+        self.cost.load(Ordering::Relaxed) == 0
     }
 }
 
@@ -65,7 +92,25 @@ impl InFlight {
             per_key,
             keys: Mutex::new(HashMap::new()),
             heavy_reads: OnceLock::new(),
+            unsent: Arc::default(),
         }
+    }
+
+    /// Counts an answer of `bytes` as unsent until the returned guard is dropped; `None` for a
+    /// small one.
+    pub fn unsent(&self, bytes: usize) -> Option<Unsent> {
+        (bytes >= LARGE_ANSWER).then(|| {
+            self.unsent.fetch_add(bytes, Ordering::Relaxed);
+            Unsent {
+                counter: Arc::clone(&self.unsent),
+                bytes,
+            }
+        })
+    }
+
+    /// Whether large answers waiting for their clients are over [`UNSENT_BUDGET`].
+    fn pressed(&self) -> bool {
+        self.unsent.load(Ordering::Relaxed) > UNSENT_BUDGET
     }
 
     /// How many reads have run on the heavy-read threads.
@@ -114,10 +159,13 @@ impl InFlight {
                 }
             }
         };
-        // Only a heavy key waits for a turn. (The semaphore is never closed, so acquiring
-        // cannot fail.)
+        // Only a heavy key waits for a turn, a key none of whose requests has been measured
+        // yet (a burst of its first requests would otherwise all run, and hold their answers,
+        // before the first one showed the key to be heavy), and every key while large answers
+        // waiting for slow clients are over the budget. (The semaphore is never
+        // closed, so acquiring cannot fail.)
         let heavy = state.heavy();
-        let permit = if self.per_key == 0 || !heavy {
+        let permit = if self.per_key == 0 || !(heavy || state.unmeasured() || self.pressed()) {
             None
         } else {
             state.turns.clone().acquire_owned().await.ok()
@@ -131,6 +179,17 @@ impl InFlight {
 }
 
 impl Turn {
+    /// Whether the key's requests are heavy, as measured up to now (this one's included once
+    /// [`Turn::cost`] has counted it).
+    pub fn heavy_now(&self) -> bool {
+        self.state.heavy()
+    }
+
+    /// Whether this turn holds back the key's other requests.
+    pub fn bounds(&self) -> bool {
+        self._permit.is_some()
+    }
+
     /// Counts what the request's work took into its key's average.
     pub fn cost(&self, took: Duration) {
         let took = took.as_micros().min(u64::MAX as u128) as u64;
@@ -139,7 +198,7 @@ impl Turn {
         // heavy with its first heavy request and cheap again after a few cheap ones. (Two
         // requests finishing at once may lose one update: an estimate, one request late.)
         let next = if average == 0 {
-            took
+            took.max(1)
         } else {
             average - average / 4 + took / 4
         };
@@ -156,6 +215,9 @@ mod tests {
     fn a_heavy_key_waits_past_its_bound_and_a_cheap_one_never_waits() {
         actix_web::rt::System::new().block_on(async {
             let limiter = Arc::new(InFlight::new(2));
+            let first = limiter.enter("cheap").await;
+            first.cost(Duration::from_micros(200));
+            drop(first);
             let cheap: Vec<Turn> = (0..5)
                 .map(|_| limiter.enter("cheap").now_or_never().expect("no wait"))
                 .collect();
@@ -171,6 +233,52 @@ mod tests {
             let third = limiter.enter("k").now_or_never();
             assert!(third.is_some(), "its turn once one left");
             assert!(limiter.enter("cheap").now_or_never().is_some());
+        });
+    }
+
+    #[test]
+    fn past_the_budget_of_unsent_answers_every_key_waits_its_turn() {
+        actix_web::rt::System::new().block_on(async {
+            let limiter = Arc::new(InFlight::new(1));
+            let first = limiter.enter("cheap").await;
+            first.cost(Duration::from_micros(200));
+            drop(first);
+            assert!(
+                limiter.unsent(LARGE_ANSWER - 1).is_none(),
+                "small answers are free"
+            );
+            let held = limiter.unsent(UNSENT_BUDGET + 1);
+            let turn = limiter.enter("cheap").await;
+            assert!(turn.bounds());
+            assert!(
+                limiter.enter("cheap").now_or_never().is_none(),
+                "waits while pressed"
+            );
+            drop(turn);
+            drop(held);
+            let free: Vec<Turn> = (0..3)
+                .map(|_| limiter.enter("cheap").now_or_never().expect("no wait"))
+                .collect();
+            assert!(free.iter().all(|turn| !turn.bounds()));
+        });
+    }
+
+    #[test]
+    fn a_new_keys_first_requests_wait_for_the_first_to_be_measured() {
+        actix_web::rt::System::new().block_on(async {
+            let limiter = Arc::new(InFlight::new(1));
+            let first = limiter.enter("new").await;
+            assert!(!first.heavy);
+            assert!(
+                limiter.enter("new").now_or_never().is_none(),
+                "the second waits"
+            );
+            first.cost(Duration::from_micros(300));
+            drop(first);
+            let measured: Vec<Turn> = (0..3)
+                .map(|_| limiter.enter("new").now_or_never().expect("cheap: no wait"))
+                .collect();
+            assert_eq!(measured.len(), 3);
         });
     }
 

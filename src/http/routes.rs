@@ -351,10 +351,10 @@ pub(super) async fn authorised<T: Send + 'static>(
         database::answered(&state.store, async { web::block(run).await? }).await?
     };
     turn.cost(took);
-    // A heavy key's next request waits until this answer is written: a client that reads
-    // nothing then holds one rendered answer of its key's, not one per pipelined request.
+    // A heavy (or held back) key's next request waits until this answer is written: a client
+    // that reads nothing then holds one rendered answer of its key's, not one per request.
     match slot {
-        Some(slot) if turn.heavy => slot.put(turn),
+        Some(slot) if turn.heavy_now() || turn.bounds() => slot.put(turn),
         _ => drop(turn),
     }
     done
