@@ -1,6 +1,7 @@
 //! actix-web wiring: application state, middleware, routes and the server.
 
 mod access_log;
+mod authorised;
 mod compress;
 mod database;
 pub mod error;

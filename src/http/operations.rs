@@ -4,9 +4,10 @@
 
 use actix_web::{web, HttpRequest};
 
+use super::authorised::{authorised, Work};
 use super::extract::parse_json;
 use super::idempotency;
-use super::routes::{authorised, in_unit, operators_only, write_request, Reply, Work};
+use super::routes::{in_unit, operators_only, write_request, Reply};
 use super::AppState;
 use crate::auth::Access;
 use crate::jsonapi::atomic::{self, Action, Outcome};
