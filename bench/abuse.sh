@@ -17,6 +17,7 @@
 # SQLite by default; ADMIN_URL=postgres://…/postgres runs it on a fresh PostgreSQL database.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 seconds=${1:-20}
 port=${BENCH_PORT:-18093}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
@@ -25,17 +26,7 @@ workdir=$(mktemp -d)
 server=
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$workdir"' EXIT
 export RUST_LOG=warn CONFAB_RATE_LIMIT=0
-if [ -n "${ADMIN_URL:-}" ]; then
-  psql -q "$ADMIN_URL" -c "DROP DATABASE IF EXISTS confab_abuse" -c "CREATE DATABASE confab_abuse"
-  export DATABASE_URL="${ADMIN_URL%/*}/confab_abuse"
-else
-  export DATABASE_URL="$workdir/abuse.db"
-fi
-target/release/confab migrate >/dev/null
-key_for() {
-  target/release/confab organisations create --name "$1" >/dev/null
-  target/release/confab keys create --organisation "$1" --test | tail -n 1
-}
+fresh_database confab_abuse "$workdir"
 attacker=$(key_for attacker)
 neighbour=$(key_for neighbour)
 CONFAB_BIND="127.0.0.1:$port" target/release/confab serve --no-bootstrap &

@@ -12,6 +12,7 @@
 # SQLite by default; ADMIN_URL=postgres://…/postgres runs it on a fresh PostgreSQL database.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 clients=${1:-250}
 hold=${2:-10}
 port=${BENCH_PORT:-18094}
@@ -20,15 +21,8 @@ workdir=$(mktemp -d)
 server=
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$workdir"' EXIT
 export RUST_LOG=warn CONFAB_RATE_LIMIT=0 CONFAB_WRITE_TIMEOUT_SECONDS=5
-if [ -n "${ADMIN_URL:-}" ]; then
-  psql -q "$ADMIN_URL" -c "DROP DATABASE IF EXISTS confab_slow" -c "CREATE DATABASE confab_slow"
-  export DATABASE_URL="${ADMIN_URL%/*}/confab_slow"
-else
-  export DATABASE_URL="$workdir/slow.db"
-fi
-target/release/confab migrate >/dev/null
-target/release/confab organisations create --name reader >/dev/null
-key=$(target/release/confab keys create --organisation reader --test | tail -n 1)
+fresh_database confab_slow "$workdir"
+key=$(key_for reader)
 CONFAB_BIND="127.0.0.1:$port" target/release/confab serve --no-bootstrap &
 server=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done

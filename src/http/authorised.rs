@@ -2,6 +2,7 @@
 //! principal, one pooled connection, the thread that suits the work, a net under panics, and
 //! the race against the database going away (`database`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
@@ -10,7 +11,7 @@ use super::held::TurnSlot;
 use super::{database, panic_net, AppState};
 use crate::auth::{self, Principal};
 use crate::jsonapi::error::ApiError;
-use crate::store::{Db, Dialect, StoreError};
+use crate::store::{Db, Dialect};
 
 /// What [`authorised`] needs of a request: its key, and where its turn may be left.
 pub(super) trait Caller: Send + 'static {
@@ -49,13 +50,9 @@ pub(super) async fn authorised<C: Caller, T: Send + 'static>(
             let mut conn = store.connection()?;
             let principal = auth::authenticate(&keys, &mut conn, call.token());
             let done = principal.and_then(|principal| work(&mut conn, call, &principal));
-            database::unless_gone(&mut conn, done)
+            database::unless_gone(&store, &mut conn, done)
         })
         .unwrap_or_else(|panic| Err(ApiError::Panicked(panic)));
-        // A statement that found the database gone makes the next requests fail fast.
-        if let Err(ApiError::Unavailable(reason)) = &done {
-            store.report(&StoreError::Unavailable(reason.clone()));
-        }
         Ok::<_, ApiError>((done, thread_cpu_time().saturating_sub(started)))
     };
     let heavy_reads = match kind {
@@ -74,10 +71,26 @@ pub(super) async fn authorised<C: Caller, T: Send + 'static>(
     // A heavy (or held back) key's next request waits until this answer is written: a client
     // that reads nothing then holds one rendered answer of its key's, not one per request.
     match slot {
-        Some(slot) if turn.heavy_now() || turn.bounds() => slot.put(turn),
+        Some(slot) if turn.bounds() => slot.put(turn),
         _ => drop(turn),
     }
     done
+}
+
+/// Who `token` is: from the verified-key cache when it was checked moments ago, otherwise with
+/// one statement on a blocking thread (503 at once if the database is away). For the checks
+/// made before a body is read (401 without sending the body, `Expect`).
+pub(super) async fn verified(state: &AppState, token: &str) -> Result<Arc<Principal>, ApiError> {
+    if let Some(principal) = auth::cached(&state.keys, token) {
+        return Ok(principal);
+    }
+    let (store, keys, token) = (state.store.clone(), state.keys.clone(), token.to_string());
+    let verify = web::block(move || {
+        let mut conn = store.connection()?;
+        let verified = auth::authenticate(&keys, &mut conn, &token);
+        database::unless_gone(&store, &mut conn, verified)
+    });
+    database::answered(&state.store, async { verify.await? }).await
 }
 
 /// The CPU time the calling thread has used: what a request's work cost, whatever else competed

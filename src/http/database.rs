@@ -10,7 +10,7 @@ use actix_web::rt::time::timeout;
 use futures_util::future::{select, Either};
 
 use crate::jsonapi::error::ApiError;
-use crate::store::{self, Db, Store};
+use crate::store::{self, Db, Store, StoreError};
 
 /// Work that has not finished by now makes the store check, with a fresh connection, whether
 /// the database still answers (a healthy request takes milliseconds; a request that waits on a
@@ -48,11 +48,16 @@ pub async fn answered<T>(
     }
 }
 
-/// Passes `done` on; a connection whose work found the database gone is not given back to the
-/// pool (see [`store::discard`]).
-pub fn unless_gone<T>(conn: &mut Db, done: Result<T, ApiError>) -> Result<T, ApiError> {
-    if let Err(ApiError::Unavailable(_)) = &done {
+/// Passes `done` on. Work that found the database gone tells the store (the next requests fail
+/// fast), and its connection is not given back to the pool (see [`store::discard`]).
+pub fn unless_gone<T>(
+    store: &Store,
+    conn: &mut Db,
+    done: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    if let Err(ApiError::Unavailable(reason)) = &done {
         store::discard(conn);
+        store.report(&StoreError::Unavailable(reason.clone()));
     }
     done
 }

@@ -15,12 +15,14 @@ use actix_http::body::BoxBody;
 use actix_http::{Request, Response};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
-use actix_web::{web, HttpMessage, ResponseError};
+use actix_web::{HttpMessage, ResponseError};
 
 use super::access_log::{new_request_id, REQUEST_ID};
+use super::authorised::verified;
+use super::extract::declared_length;
 use super::negotiate::body_refusal;
 use super::socket::Traffic;
-use super::{database, AppState};
+use super::AppState;
 use crate::auth::{self, Access};
 use crate::jsonapi::error::ApiError;
 
@@ -60,11 +62,7 @@ pub async fn check(state: AppState, request: Request) -> Result<Request, Respons
 
 async fn refusal(state: &AppState, request: &Request) -> Option<ApiError> {
     let headers = request.headers();
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().parse::<u64>().ok());
-    if declared.is_some_and(|length| length > state.body_limit as u64) {
+    if declared_length(headers).is_some_and(|length| length > state.body_limit) {
         return Some(ApiError::PayloadTooLarge {
             limit: state.body_limit,
         });
@@ -84,20 +82,9 @@ async fn refusal(state: &AppState, request: &Request) -> Option<ApiError> {
         Ok(token) => token.to_string(),
         Err(error) => return Some(error),
     };
-    let principal = match auth::cached(&state.keys, &token) {
-        Some(principal) => principal,
-        None => {
-            let (store, keys) = (state.store.clone(), state.keys.clone());
-            let verify = web::block(move || {
-                let mut conn = store.connection()?;
-                let verified = auth::authenticate(&keys, &mut conn, &token);
-                database::unless_gone(&mut conn, verified)
-            });
-            match database::answered(&state.store, async { verify.await? }).await {
-                Ok(principal) => principal,
-                Err(error) => return Some(error),
-            }
-        }
+    let principal = match verified(state, &token).await {
+        Ok(principal) => principal,
+        Err(error) => return Some(error),
     };
     // The type addressed, when the path names one: its write scope (an Atomic Operations
     // request names its types in the body, and is checked once that is read).

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderMap};
 use actix_web::{web, HttpRequest};
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -29,12 +29,7 @@ async fn read_all(
     mut payload: web::Payload,
     limit: usize,
 ) -> Result<web::Bytes, ApiError> {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > limit) {
+    if declared_length(request.headers()).is_some_and(|length| length > limit) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
     let mut body = web::BytesMut::new();
@@ -46,6 +41,14 @@ async fn read_all(
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
+}
+
+/// The body's size as its `Content-Length` declares it (a length past `usize` counts as the
+/// largest).
+pub fn declared_length(headers: &HeaderMap) -> Option<usize> {
+    let text = headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim();
+    let length = text.parse::<u64>().ok()?;
+    Some(usize::try_from(length).unwrap_or(usize::MAX))
 }
 
 /// Parses a request body as a JSON document, strictly (see [`crate::jsonapi::json`]).

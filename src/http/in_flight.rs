@@ -179,12 +179,6 @@ impl InFlight {
 }
 
 impl Turn {
-    /// Whether the key's requests are heavy, as measured up to now (this one's included once
-    /// [`Turn::cost`] has counted it).
-    pub fn heavy_now(&self) -> bool {
-        self.state.heavy()
-    }
-
     /// Whether this turn holds back the key's other requests.
     pub fn bounds(&self) -> bool {
         self._permit.is_some()
@@ -211,13 +205,16 @@ mod tests {
     use super::*;
     use futures_util::FutureExt;
 
+    /// One request of `key`, measured at `cost`.
+    async fn measured(limiter: &InFlight, key: &str, cost: Duration) {
+        limiter.enter(key).await.cost(cost);
+    }
+
     #[test]
     fn a_heavy_key_waits_past_its_bound_and_a_cheap_one_never_waits() {
         actix_web::rt::System::new().block_on(async {
             let limiter = Arc::new(InFlight::new(2));
-            let first = limiter.enter("cheap").await;
-            first.cost(Duration::from_micros(200));
-            drop(first);
+            measured(&limiter, "cheap", Duration::from_micros(200)).await;
             let cheap: Vec<Turn> = (0..5)
                 .map(|_| limiter.enter("cheap").now_or_never().expect("no wait"))
                 .collect();
@@ -240,9 +237,7 @@ mod tests {
     fn past_the_budget_of_unsent_answers_every_key_waits_its_turn() {
         actix_web::rt::System::new().block_on(async {
             let limiter = Arc::new(InFlight::new(1));
-            let first = limiter.enter("cheap").await;
-            first.cost(Duration::from_micros(200));
-            drop(first);
+            measured(&limiter, "cheap", Duration::from_micros(200)).await;
             assert!(
                 limiter.unsent(LARGE_ANSWER - 1).is_none(),
                 "small answers are free"

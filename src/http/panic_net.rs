@@ -8,11 +8,11 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
+use std::future::poll_fn;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
-use std::pin::Pin;
+use std::pin::pin;
 use std::sync::Once;
-use std::task::{Context, Poll};
 
 use futures_util::FutureExt;
 
@@ -80,21 +80,16 @@ pub fn guard<T>(work: impl FnOnce() -> T) -> Result<T, String> {
     outcome.map_err(|payload| describe(payload.as_ref()))
 }
 
-/// A future whose every poll is a guarded section, so its panics reach the guard quietly.
-struct Quiet<F>(F);
-
-impl<F: Future + Unpin> Future for Quiet<F> {
-    type Output = F::Output;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let _section = Section::enter();
-        Pin::new(&mut self.0).poll(cx)
-    }
-}
-
-/// Awaits `future`, turning a panic in any of its polls into `Err` with its description.
+/// Awaits `future`, turning a panic in any of its polls into `Err` with its description. Each
+/// poll is a guarded section, so the hook leaves the panic to this guard (no allocation: the
+/// future is pinned here).
 pub async fn guard_future<T>(future: impl Future<Output = T>) -> Result<T, String> {
-    let caught = Quiet(Box::pin(AssertUnwindSafe(future).catch_unwind())).await;
+    let mut caught = pin!(AssertUnwindSafe(future).catch_unwind());
+    let caught = poll_fn(|cx| {
+        let _section = Section::enter();
+        caught.as_mut().poll(cx)
+    })
+    .await;
     caught.map_err(|payload| describe(payload.as_ref()))
 }
 

@@ -7,12 +7,12 @@ use actix_web::http::{header, Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use super::authorised::{authorised, Caller, Work};
+use super::authorised::{authorised, verified, Caller, Work};
 use super::extract::{parse_json, read_body};
 use super::fallbacks::{health, not_allowed, openapi_document, unknown_route};
 use super::held::TurnSlot;
 use super::idempotency;
-use super::{database, AppState};
+use super::AppState;
 use crate::auth::{self, Access, Principal};
 use crate::jsonapi::atomic;
 use crate::jsonapi::conditional;
@@ -283,15 +283,7 @@ async fn authenticated_body(
     request: &HttpRequest,
     payload: web::Payload,
 ) -> Result<web::Bytes, ApiError> {
-    if auth::cached(&state.keys, &call.token).is_none() {
-        let (store, keys, token) = (state.store.clone(), state.keys.clone(), call.token.clone());
-        let verify = web::block(move || {
-            let mut conn = store.connection()?;
-            let verified = auth::authenticate(&keys, &mut conn, &token).map(|_| ());
-            database::unless_gone(&mut conn, verified)
-        });
-        database::answered(&state.store, async { verify.await? }).await?;
-    }
+    verified(state, &call.token).await?;
     read_body(request, payload, state.body_limit, state.timeouts.body).await
 }
 
